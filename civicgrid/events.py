@@ -1,0 +1,148 @@
+"""The event envelope and the catalogue of every event on the bus.
+
+Every payload is one envelope; its ``data`` is validated by the schema the
+catalogue names for its ``type``. Producers call ``make_event``; consumers
+call ``validate_event`` before acting, so a malformed message is refused at
+the boundary rather than half-applied.
+"""
+import uuid
+from datetime import datetime, timezone
+
+from marshmallow import Schema, fields, validate
+
+from .errors import Invalid
+
+
+class ActorSchema(Schema):
+    id = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    district = fields.String(required=True)
+    actor = fields.Nested(ActorSchema, required=True)
+    data = fields.Dict(required=True)
+
+
+class PetitionEventData(Schema):
+    """One shape for every petition_* event: the petition as it now stands."""
+    petition_id = fields.String(required=True)
+    title = fields.String(required=True)
+    category = fields.String(required=True)
+    status = fields.String(required=True)
+    level = fields.String(required=True)
+    building_id = fields.String(required=True)
+    path = fields.List(fields.String(), required=True)
+    resident_id = fields.String(required=True)
+    department_id = fields.String(allow_none=True, load_default=None)
+    handler_id = fields.String(allow_none=True, load_default=None)
+    rating = fields.Integer(allow_none=True, load_default=None)
+    comment = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(allow_none=True, load_default=None)
+    note = fields.String(allow_none=True, load_default=None)
+
+
+class PetitionClosedData(PetitionEventData):
+    rating = fields.Integer(required=True, allow_none=True,
+                            validate=validate.Range(min=1, max=5))
+
+
+class PointsAwardedData(Schema):
+    user_id = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    balance = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    transaction_id = fields.String(required=True)
+    petition_id = fields.String(allow_none=True, load_default=None)
+    title = fields.String(allow_none=True, load_default=None)
+
+
+class MemberAssignedData(Schema):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    scope = fields.String(allow_none=True, load_default=None)
+    department_id = fields.String(allow_none=True, load_default=None)
+
+
+class DepartmentRegisteredData(Schema):
+    department_id = fields.String(required=True)
+    name = fields.String(required=True)
+    categories = fields.List(fields.String(), required=True)
+
+
+PETITION_EVENTS = (
+    "petition_submitted", "petition_claimed", "petition_escalated",
+    "petition_dispatched", "petition_accepted", "petition_returned",
+    "petition_resolved", "petition_closed", "petition_withdrawn",
+)
+
+# type -> (source service, version, data schema)
+CATALOGUE = {
+    **{name: ("petitions", 1, PetitionEventData) for name in PETITION_EVENTS},
+    "petition_closed": ("petitions", 1, PetitionClosedData),
+    "points_awarded": ("points", 1, PointsAwardedData),
+    "member_assigned": ("grid", 1, MemberAssignedData),
+    "department_registered": ("grid", 1, DepartmentRegisteredData),
+}
+
+_envelope = EnvelopeSchema()
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def isoformat(moment):
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def validate_event(payload):
+    """Raise ``Invalid`` unless ``payload`` is a well-formed envelope of a known type."""
+    if not isinstance(payload, dict):
+        raise Invalid("event is not an object", {"_schema": ["not an object"]})
+    errors = _envelope.validate(payload)
+    if not errors:
+        entry = CATALOGUE.get(payload["type"])
+        if entry is None:
+            errors = {"type": [f"unknown event type {payload['type']!r}"]}
+        else:
+            data_errors = entry[2]().validate(payload["data"])
+            if data_errors:
+                errors = {"data": data_errors}
+    if errors:
+        raise Invalid(f"malformed {payload.get('type', 'event')} event", errors)
+    return payload
+
+
+def make_event(type_, district, actor, data, event_id=None, occurred_at=None):
+    """Build and validate one envelope.
+
+    ``event_id`` may be given when a consumer derives an event from another:
+    a deterministic id (uuid5 of the cause) lets the next consumer recognise a
+    redelivery of the cause as the same fact.
+    """
+    source, version, _ = CATALOGUE[type_]
+    payload = {
+        "event_id": str(event_id or uuid.uuid4()),
+        "type": type_,
+        "version": version,
+        "occurred_at": isoformat(occurred_at or utcnow()),
+        "district": district,
+        "actor": {"id": actor["id"], "role": actor["role"]},
+        "data": data,
+    }
+    return validate_event(payload)
+
+
+def derived_event_id(cause_event_id, *parts):
+    """A stable uuid for an event caused by ``cause_event_id``."""
+    return str(uuid.uuid5(uuid.UUID(str(cause_event_id)), ":".join(parts)))
+
+
+def source_of(type_):
+    return CATALOGUE[type_][0]

@@ -1,0 +1,107 @@
+"""``make run``: the four services and the gateway as separate processes.
+
+Each child runs in its own session so that Ctrl-C reaches only this launcher,
+which then stops every child gracefully (SIGTERM, then SIGKILL after a grace
+period). If any child dies, the launcher stops the rest and says which one.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from . import broker, config
+
+SERVICES = ("grid", "petitions", "points", "notify")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def commands(port, workers, threads):
+    for name in SERVICES:
+        yield name, [sys.executable, "-m", "nameko", "run",
+                     "--config", os.path.join(ROOT, "services", name, "config.yml"),
+                     f"services.{name}.service"]
+    yield "gateway", [sys.executable, "-m", "gunicorn",
+                      "--worker-class", "gthread", "--workers", str(workers),
+                      "--threads", str(threads), "--bind", f"0.0.0.0:{port}",
+                      "--access-logfile", "-", "--graceful-timeout", "10",
+                      "gateway.app:create_app()"]
+
+
+def wait_ready(port, procs, timeout):
+    deadline = time.time() + timeout
+    url = f"http://127.0.0.1:{port}/readyz"
+    while time.time() < deadline:
+        if any(p.poll() is not None for p in procs.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except Exception:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(procs, grace=10):
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.time() + grace
+    for proc in procs.values():
+        try:
+            proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Run the CivicGrid platform")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GATEWAY_THREADS", "8")))
+    args = parser.parse_args(argv)
+
+    uri = config.amqp_uri()
+    if not broker.reachable(uri):
+        print(broker.hint(uri), file=sys.stderr)
+        return 2
+
+    env = dict(os.environ, AMQP_URI=uri, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if not config.mongo_uri():
+        print("civicgrid: MONGO_URI unset: every service keeps its data in memory "
+              "(mongomock); nothing persists after Ctrl-C", flush=True)
+    procs = {}
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    for name, cmd in commands(args.port, args.workers, args.threads):
+        procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+
+    if wait_ready(args.port, procs, timeout=60):
+        print(f"civicgrid: up at http://127.0.0.1:{args.port} "
+              f"(API docs /api/v1/docs); Ctrl-C stops everything", flush=True)
+    code = 0
+    while not stopping:
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        if dead:
+            print(f"civicgrid: {', '.join(dead)} stopped unexpectedly; stopping the rest",
+                  file=sys.stderr, flush=True)
+            code = 1
+            break
+        time.sleep(0.3)
+    stop(procs)
+    print("civicgrid: stopped", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

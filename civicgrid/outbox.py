@@ -1,0 +1,21 @@
+"""Transactional outbox: events are stored in the aggregate's own document.
+
+A state change and the events it causes are written by one ``update_one``;
+``publish_pending`` then dispatches them and pulls each one it has sent. A
+crash in between leaves them in the document, and the service's relay timer
+sends them later. Consumers are idempotent, so a second send is harmless.
+"""
+
+
+def publish_pending(collection, dispatch, query=None, limit=200):
+    """Dispatch and remove pending events; returns how many were sent."""
+    selector = {"outbox.0": {"$exists": True}}
+    selector.update(query or {})
+    sent = 0
+    for doc in collection.find(selector, {"outbox": 1}).limit(limit):
+        for event in doc["outbox"]:
+            dispatch(event["type"], event)
+            collection.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": event["event_id"]}}})
+            sent += 1
+    return sent

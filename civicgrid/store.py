@@ -1,0 +1,60 @@
+"""MongoDB for each service, or mongomock in-process when ``MONGO_URI`` is unset.
+
+Only operations that both pymongo and mongomock 4.3 support are used anywhere
+(no transactions, no ``bulk_write``, no change streams), so the same tests run
+against either.
+"""
+import logging
+
+from nameko.extensions import DependencyProvider
+
+from . import config
+
+log = logging.getLogger("civicgrid.store")
+
+
+def open_database(service_name, uri=None, prefix=None):
+    uri = uri if uri is not None else config.mongo_uri()
+    name = f"{prefix or config.mongo_db_prefix()}_{service_name}"
+    if uri:
+        import pymongo
+        client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+        log.info("%s: MongoDB database %s", service_name, name)
+    else:
+        import mongomock
+        client = mongomock.MongoClient(tz_aware=True)
+        log.warning(
+            "%s: MONGO_URI unset, using in-memory mongomock: nothing persists "
+            "after this process stops", service_name)
+    return client, client[name]
+
+
+class Store(DependencyProvider):
+    """Opens the service's database at container start and creates its indexes.
+
+    ``indexes`` is a function of the database, so each service keeps its own
+    index list next to its repository code.
+    """
+
+    def __init__(self, indexes=None):
+        self.indexes = indexes
+
+    def setup(self):
+        cfg = self.container.config
+        self.client, self.db = open_database(
+            self.container.service_name,
+            uri=cfg.get("MONGO_URI") or None,
+            prefix=cfg.get("MONGO_DB_PREFIX") or None)
+        ensure_kit_indexes(self.db)
+        if self.indexes:
+            self.indexes(self.db)
+
+    def stop(self):
+        self.client.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.db
+
+
+def ensure_kit_indexes(db):
+    db.processed_events.create_index([("consumer", 1), ("event_id", 1)], unique=True)
