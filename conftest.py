@@ -3,7 +3,11 @@
 nameko's pytest plugin no longer monkey-patches; services under test run on
 eventlet, so the whole test process is patched before anything else imports.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402
 

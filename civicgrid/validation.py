@@ -1,0 +1,15 @@
+"""Schema loading that turns marshmallow's complaint into the platform's ``Invalid``."""
+from marshmallow import ValidationError
+
+from .errors import Invalid
+
+
+def load(schema, data):
+    if data is None:
+        data = {}
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        fields = ", ".join(sorted(str(k) for k in messages))
+        raise Invalid(f"invalid input: {fields}", messages)

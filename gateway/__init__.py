@@ -1,0 +1,1 @@
+"""The CivicGrid gateway: the only door front ends use."""

@@ -1,0 +1,70 @@
+"""The gateway's Flask app factory: ``create_app(config)``."""
+import atexit
+import logging
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from civicgrid import config as settings
+
+from . import errors
+from .blueprints import ALL, HEALTH
+from .rpc import RpcPool
+
+SWAGGER_ASSETS = "/api/v1/_swagger/"
+
+
+class CivicGridApi(Api):
+    """flask-smorest with the platform's one error shape."""
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+def defaults():
+    return {
+        "API_TITLE": "CivicGrid",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": SWAGGER_ASSETS,
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "Community grid governance: petitions, 吹哨报到, points, notices."},
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+        "AMQP_URI": settings.amqp_uri(),
+        "RPC_TIMEOUT": settings.rpc_timeout(),
+        "JSON_AS_ASCII": False,
+    }
+
+
+def create_app(config=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.config.update(defaults())
+    app.config.update(config or {})
+    app.config.setdefault("ADMIN_CREDENTIALS", settings.admin_credentials())
+    app.json.ensure_ascii = False
+
+    rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"])
+    health_rpc = RpcPool(app.config["AMQP_URI"], 3)
+    app.extensions["civicgrid_rpc"] = rpc
+    app.extensions["civicgrid_health_rpc"] = health_rpc
+    atexit.register(rpc.close)
+    atexit.register(health_rpc.close)
+
+    api = CivicGridApi(app)
+    for blp in ALL:
+        api.register_blueprint(blp)
+    app.register_blueprint(HEALTH)
+    errors.register(app)
+
+    @app.route(SWAGGER_ASSETS + "<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    return app

@@ -1,0 +1,60 @@
+"""One error shape for every failure: ``{code, status, message, errors}``."""
+import logging
+
+from flask import jsonify
+from werkzeug.http import HTTP_STATUS_CODES
+
+from civicgrid.errors import CivicGridError
+
+from .rpc import ServiceFailed, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code, message, errors=None, headers=None):
+    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"),
+            "message": message, "errors": errors or {}}
+    return jsonify(body), code, headers or {}
+
+
+def flatten_locations(messages):
+    """webargs nests errors by location ({"json": {"title": [...]}}): name the fields directly."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    flat = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def describe(errors):
+    return "invalid input: " + ", ".join(sorted(str(k) for k in errors)) if errors else None
+
+
+def handle_http_exception(error):
+    data = getattr(error, "data", None) or {}
+    errors = flatten_locations(data["messages"]) if "messages" in data else {}
+    message = data.get("message") or describe(errors) or error.description or error.name
+    return error_response(error.code, message, errors, data.get("headers"))
+
+
+def register(app):
+    @app.errorhandler(CivicGridError)
+    def civicgrid_error(err):
+        return error_response(err.status, err.message, err.errors)
+
+    @app.errorhandler(ServiceUnavailable)
+    def unavailable(err):
+        return error_response(503, str(err), headers={"Retry-After": "5"})
+
+    @app.errorhandler(ServiceFailed)
+    def failed(err):
+        return error_response(500, str(err))
+
+    @app.errorhandler(Exception)
+    def unexpected(err):
+        log.exception("unhandled error")
+        return error_response(500, "internal error: it has been logged")

@@ -1,0 +1,97 @@
+"""Calls into the services through standalone nameko proxies, one per thread.
+
+A standalone proxy owns a connection and a reply queue and is not
+thread-safe, so each gunicorn thread keeps its own for its lifetime instead
+of paying a new connection per request. The caller's JWT rides in the
+proxy's context data for exactly one call.
+"""
+import logging
+import threading
+
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from civicgrid.auth import CONTEXT_KEY
+from civicgrid.errors import CivicGridError
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(Exception):
+    def __init__(self, service, why):
+        super().__init__(f"the {service} service is unavailable ({why}); try again shortly")
+        self.service = service
+
+
+class ServiceFailed(Exception):
+    """A service raised something it did not expect: a bug, logged there and here."""
+
+    def __init__(self, service, remote):
+        super().__init__(f"the {service} service failed")
+        self.remote = remote
+
+
+class RpcPool:
+    def __init__(self, amqp_uri, timeout):
+        self.config = {"AMQP_URI": amqp_uri}
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open = set()
+
+    def _slot(self):
+        slot = getattr(self._local, "slot", None)
+        if slot is None:
+            standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
+            slot = (standalone, standalone.start())
+            self._local.slot = slot
+            with self._lock:
+                self._open.add(standalone)
+        return slot
+
+    def _discard(self):
+        slot = getattr(self._local, "slot", None)
+        self._local.slot = None
+        if slot is not None:
+            with self._lock:
+                self._open.discard(slot[0])
+            try:
+                slot[0].stop()
+            except Exception:
+                pass
+
+    def call(self, token, service, method, *args, **kwargs):
+        try:
+            standalone, cluster = self._slot()
+            standalone._worker_ctx.data.clear()
+            if token:
+                standalone._worker_ctx.data[CONTEXT_KEY] = token
+            return getattr(getattr(cluster, service), method)(*args, **kwargs)
+        except CivicGridError:
+            raise
+        except RemoteError as err:
+            log.error("%s.%s raised %s", service, method, err)
+            raise ServiceFailed(service, err)
+        except RpcTimeout:
+            # The reply may still arrive on this queue later: start afresh.
+            self._discard()
+            raise ServiceUnavailable(service, "no answer in time")
+        except UnknownService:
+            raise ServiceUnavailable(service, "not running")
+        except (OSError, IOError, ConnectionError) as err:
+            self._discard()
+            raise ServiceUnavailable(service, f"broker connection: {err.__class__.__name__}")
+        except Exception as err:
+            if err.__class__.__module__.startswith(("kombu", "amqp")):
+                self._discard()
+                raise ServiceUnavailable(service, f"broker: {err.__class__.__name__}")
+            raise
+
+    def close(self):
+        with self._lock:
+            proxies, self._open = list(self._open), set()
+        for standalone in proxies:
+            try:
+                standalone.stop()
+            except Exception:
+                pass
