@@ -1,0 +1,73 @@
+"""Grid service entrypoints: districts, their hierarchy, people and departments.
+
+Every method delegates to domain.py, which checks who is asking.
+"""
+from nameko.events import EventDispatcher
+
+from civicgrid.auth import Auth
+from civicgrid.rpc import rpc
+from civicgrid.store import Store
+
+from . import domain
+from .dependencies import create_indexes
+
+
+class GridService:
+    name = "grid"
+
+    db = Store(indexes=create_indexes)
+    auth = Auth()
+    dispatch = EventDispatcher()
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @rpc
+    def create_district(self, code, name):
+        return domain.create_district(self.db, self.auth, code, name)
+
+    @rpc
+    def get_district(self, code):
+        return domain.get_district(self.db, self.auth, code)
+
+    @rpc
+    def import_district(self, code, document):
+        counts, events = domain.import_district(self.db, self.auth, code, document)
+        # Published after the write: a crash in between is repaired by importing again,
+        # which rewrites nothing new and re-sends every event (consumers are idempotent).
+        for event in events:
+            self.dispatch(event["type"], event)
+        return counts
+
+    @rpc
+    def authenticate(self, username, password):
+        return domain.authenticate(self.db, username, password)
+
+    @rpc
+    def locate_building(self, district, building_id):
+        return domain.locate_building(self.db, self.auth, district, building_id)
+
+    @rpc
+    def responsible_for_building(self, district, building_id):
+        return domain.responsible_for_building(self.db, self.auth, district, building_id)
+
+    @rpc
+    def get_department(self, district, department_id):
+        return domain.get_department(self.db, self.auth, district, department_id)
+
+    @rpc
+    def list_departments(self, district):
+        return domain.list_departments(self.db, self.auth, district)
+
+    @rpc
+    def department_for_category(self, district, category):
+        return domain.department_for_category(self.db, self.auth, district, category)
+
+    @rpc
+    def department_staff(self, district, department_id):
+        return domain.department_staff(self.db, self.auth, district, department_id)
+
+    @rpc
+    def list_categories(self, district):
+        return domain.list_categories(self.db, self.auth, district)

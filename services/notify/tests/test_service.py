@@ -1,0 +1,92 @@
+"""The notify service on the real broker: events in, one notice each, the inbox over RPC."""
+import pytest
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
+
+from civicgrid.auth import issue_token
+from civicgrid.errors import Invalid, NotFound, Unauthorized
+from services.notify.service import NotifyService
+
+from .fakes import FakeDirectory, petition_event, points_event
+
+
+def token(user, roles, scope=None):
+    return {"auth_token": issue_token(user, "hb", roles, scope=scope)[0]}
+
+
+RESIDENT = token("wenxiaohua", ["resident"], scope="b28")
+LEADER = token("daiyunzhong", ["building_leader"], scope="b28")
+
+
+@pytest.fixture
+def grid():
+    return {}
+
+
+@pytest.fixture
+def notify(container_factory, service_config, grid):
+    container = container_factory(NotifyService, service_config)
+    proxy = replace_dependencies(container, "grid")
+    fake = FakeDirectory()
+    proxy.responsible_for_building.side_effect = fake.responsible_for_building
+    proxy.department_staff.side_effect = fake.department_staff
+    grid["proxy"] = proxy
+    container.start()
+    return container
+
+
+@pytest.fixture
+def deliver(notify, service_config):
+    dispatch = event_dispatcher(service_config)
+
+    def deliver(source, event):
+        with entrypoint_waiter(notify, f"handle_{event['type']}"):
+            dispatch(source, event["type"], event)
+    return deliver
+
+
+def call(container, method, context, *args):
+    with entrypoint_hook(container, method, context_data=context) as hook:
+        return hook(*args)
+
+
+def test_a_submitted_petition_reaches_resident_and_building_once(notify, deliver, grid):
+    event = petition_event("petition_submitted")
+    deliver("petitions", event)
+    deliver("petitions", event)
+    grid["proxy"].responsible_for_building.assert_called_once_with("hb", "b28")
+    mine = call(notify, "inbox", RESIDENT)
+    assert (mine["total"], mine["unread"]) == (1, 1)
+    assert mine["items"][0]["body"] == "您的诉求「28栋路灯不亮」已提交"
+    leader = call(notify, "inbox", LEADER, 1, 20)
+    assert leader["items"][0]["body"] == "楼栋有新诉求：「28栋路灯不亮」"
+
+
+def test_points_awarded_from_the_points_service(notify, deliver):
+    deliver("points", points_event(amount=2, balance=12))
+    item = call(notify, "inbox", RESIDENT)["items"][0]
+    assert item["type"] == "points_awarded"
+    assert item["body"] == "您获得2积分（诉求评价奖励），当前余额12分"
+
+
+def test_closed_tells_the_handler_the_rating(notify, deliver):
+    deliver("petitions", petition_event("petition_closed", rating=5, handler_id="daiyunzhong"))
+    assert call(notify, "inbox", LEADER)["items"][0]["body"] == "您办理的诉求「28栋路灯不亮」获得5星评价"
+
+
+def test_mark_read_is_for_the_recipient_only(notify, deliver):
+    deliver("petitions", petition_event("petition_claimed"))
+    item = call(notify, "inbox", RESIDENT)["items"][0]
+    with pytest.raises(NotFound):
+        call(notify, "mark_read", LEADER, item["id"])
+    read = call(notify, "mark_read", RESIDENT, item["id"])
+    assert read["read"] is True and read["id"] == item["id"]
+    assert call(notify, "inbox", RESIDENT)["unread"] == 0
+
+
+def test_inbox_checks_its_input_and_caller(notify):
+    with pytest.raises(Invalid):
+        call(notify, "inbox", RESIDENT, 1, 500)
+    with pytest.raises(Unauthorized):
+        call(notify, "inbox", {})
+    assert call(notify, "ping", {}) == "pong"

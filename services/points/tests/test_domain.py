@@ -1,0 +1,183 @@
+"""Points on mongomock: awards per rating, rules per district, a ledger that always balances."""
+from datetime import datetime, timezone
+
+import pytest
+
+from civicgrid.auth import AuthContext
+from civicgrid.errors import Forbidden, Invalid, Unauthorized
+from civicgrid.events import derived_event_id, make_event
+from civicgrid.store import open_database
+from services.points import domain, ledger
+from services.points.dependencies import create_indexes
+
+RESIDENT = AuthContext(user_id="wenxiaohua", district="hb", roles=("resident",), scope="b28")
+HANDLER = AuthContext(user_id="daiyunzhong", district="hb", roles=("building_leader",), scope="b28")
+HB_ADMIN = AuthContext(user_id="hbadmin", district="hb", roles=("district_admin",), scope="hb")
+XS_ADMIN = AuthContext(user_id="xsadmin", district="xs", roles=("district_admin",), scope="xs")
+PLATFORM = AuthContext(user_id="admin", roles=("platform_admin",))
+ANONYMOUS = AuthContext()
+EARLIER = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+LATER = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def db():
+    client, db = open_database("points", uri="", prefix="test")
+    create_indexes(db)
+    yield db
+    client.close()
+
+
+def closed(rating, handler_id="daiyunzhong", district="hb", petition_id="p1"):
+    return make_event("petition_closed", district, {"id": "wenxiaohua", "role": "resident"}, {
+        "petition_id": petition_id, "title": "28栋路灯不亮", "category": "streetlight",
+        "status": "closed", "level": "grid", "building_id": "b28",
+        "path": [district, "hebian", "wenchang", "wenchang-g1", "b28"],
+        "resident_id": "wenxiaohua", "department_id": None, "handler_id": handler_id,
+        "rating": rating, "comment": "很满意" if rating else None, "reason": None, "note": "已修复",
+    })
+
+
+def balance(db, user, district="hb"):
+    return ledger.balance(db, district, ledger.user_account(user))
+
+
+@pytest.mark.parametrize("rating, resident, handler", [(5, 2, 10), (4, 2, 5), (3, 2, 0), (1, 2, 0)])
+def test_awards_follow_the_rating(db, rating, resident, handler):
+    domain.on_petition_closed(db, closed(rating))
+    assert balance(db, "wenxiaohua") == resident
+    assert balance(db, "daiyunzhong") == handler
+
+
+def test_no_rating_awards_nothing(db):
+    assert domain.on_petition_closed(db, closed(None)) == []
+    assert db.entries.count_documents({}) == 0
+
+
+def test_no_handler_awards_the_resident_only(db):
+    events = domain.on_petition_closed(db, closed(5, handler_id=None))
+    assert [e["data"]["user_id"] for e in events] == ["wenxiaohua"]
+
+
+def test_each_award_is_two_entries_that_cancel(db):
+    event = closed(5)
+    domain.on_petition_closed(db, event)
+    tx = f"{event['event_id']}:daiyunzhong:petition_handled"
+    entries = {e["account"]: e for e in db.entries.find({"transaction_id": tx})}
+    assert entries["issuance:hb"]["amount"] == -10
+    assert entries["issuance:hb"]["counter_account"] == "user:daiyunzhong"
+    assert entries["user:daiyunzhong"]["amount"] == 10
+    assert entries["user:daiyunzhong"]["counter_account"] == "issuance:hb"
+    assert entries["user:daiyunzhong"]["reason"] == "petition_handled"
+    assert entries["user:daiyunzhong"]["petition_id"] == "p1"
+    assert entries["user:daiyunzhong"]["event_id"] == event["event_id"]
+    assert sum(e["amount"] for e in db.entries.find({"district": "hb"})) == 0
+
+
+def test_points_awarded_events_carry_a_derived_id_and_the_balance(db):
+    domain.on_petition_closed(db, closed(5, petition_id="p0"))
+    cause = closed(4)
+    events = domain.on_petition_closed(db, cause)
+    by_user = {e["data"]["user_id"]: e for e in events}
+    handler = by_user["daiyunzhong"]
+    assert handler["type"] == "points_awarded"
+    assert handler["actor"] == {"id": "system:points", "role": "system"}
+    assert handler["event_id"] == derived_event_id(cause["event_id"], "daiyunzhong", "petition_handled")
+    assert handler["data"]["amount"] == 5 and handler["data"]["balance"] == 15
+    assert handler["data"]["title"] == "28栋路灯不亮" and handler["data"]["petition_id"] == "p1"
+    assert by_user["wenxiaohua"]["data"]["balance"] == 4
+
+
+def test_the_same_event_twice_awards_once_and_repeats_the_same_facts(db):
+    """No processed-event marker here: the ledger's own unique key absorbs the retry."""
+    event = closed(5)
+    first = domain.on_petition_closed(db, event)
+    again = domain.on_petition_closed(db, event)
+    assert [e["event_id"] for e in again] == [e["event_id"] for e in first]
+    assert db.entries.count_documents({}) == 4
+    assert balance(db, "wenxiaohua") == 2 and balance(db, "daiyunzhong") == 10
+
+
+def test_a_half_written_transaction_is_completed_with_its_first_amount(db):
+    """A crash between the two entries, then a rule change, then the retry: still balanced."""
+    event = closed(5)
+    tx = f"{event['event_id']}:daiyunzhong:petition_handled"
+    ledger.post(db, "hb", "daiyunzhong", 10, tx, "petition_handled", event_id=event["event_id"])
+    db.entries.delete_one({"transaction_id": tx, "account": "user:daiyunzhong"})
+    domain.set_rules(db, HB_ADMIN, "hb", {"handler_5_star": 50})
+    domain.on_petition_closed(db, event)
+    assert balance(db, "daiyunzhong") == 10
+    assert domain.check_ledger(db, HB_ADMIN, "hb")["balanced"] is True
+
+
+def test_rules_default_and_differ_per_district(db):
+    assert domain.get_rules(db, HB_ADMIN, "hb") == domain.DEFAULT_RULES
+    changed = domain.set_rules(db, HB_ADMIN, "hb", {"reporter_rated": 3, "handler_5_star": 20})
+    assert changed == {"reporter_rated": 3, "handler_5_star": 20, "handler_4_star": 5}
+    assert domain.get_rules(db, XS_ADMIN, "xs") == domain.DEFAULT_RULES
+    domain.on_petition_closed(db, closed(5))
+    domain.on_petition_closed(db, closed(5, district="xs"))
+    assert balance(db, "daiyunzhong") == 20
+    assert balance(db, "daiyunzhong", "xs") == 10
+
+
+def test_changing_rules_never_rewrites_entries(db):
+    domain.on_petition_closed(db, closed(5))
+    domain.set_rules(db, HB_ADMIN, "hb", {"handler_5_star": 0, "reporter_rated": 0})
+    assert balance(db, "daiyunzhong") == 10 and balance(db, "wenxiaohua") == 2
+    assert domain.on_petition_closed(db, closed(5, petition_id="p2")) == []
+    assert balance(db, "daiyunzhong") == 10
+
+
+@pytest.mark.parametrize("rules, field", [
+    ({"handler_5_star": 1001}, "handler_5_star"),
+    ({"reporter_rated": -1}, "reporter_rated"),
+    ({"reporter_rated": "5"}, "reporter_rated"),
+    ({"reporter_rated": 2.5}, "reporter_rated"),
+    ({"bonus": 3}, "bonus"),
+])
+def test_bad_rules_are_refused_by_name_and_change_nothing(db, rules, field):
+    with pytest.raises(Invalid) as err:
+        domain.set_rules(db, HB_ADMIN, "hb", rules)
+    assert field in err.value.errors
+    assert domain.get_rules(db, HB_ADMIN, "hb") == domain.DEFAULT_RULES
+
+
+def test_only_that_districts_admin_or_the_platform_manage_rules_and_ledger(db):
+    with pytest.raises(Forbidden):
+        domain.set_rules(db, XS_ADMIN, "hb", {"reporter_rated": 1})
+    with pytest.raises(Forbidden):
+        domain.get_rules(db, RESIDENT, "hb")
+    with pytest.raises(Forbidden):
+        domain.check_ledger(db, HANDLER, "hb")
+    with pytest.raises(Unauthorized):
+        domain.check_ledger(db, ANONYMOUS, "hb")
+    assert domain.set_rules(db, PLATFORM, "hb", {"reporter_rated": 1})["reporter_rated"] == 1
+    assert domain.check_ledger(db, PLATFORM, "hb")["district"] == "hb"
+
+
+def test_my_points_is_a_statement_newest_first(db):
+    domain.on_petition_closed(db, closed(5, petition_id="p1"), now=EARLIER)
+    domain.on_petition_closed(db, closed(4, petition_id="p2"), now=LATER)
+    mine = domain.my_points(db, HANDLER)
+    assert mine["balance"] == 15
+    assert [(e["amount"], e["petition_id"]) for e in mine["entries"]] == [(5, "p2"), (10, "p1")]
+    assert mine["entries"][0]["reason"] == "petition_handled"
+    assert mine["entries"][0]["description"] == "办理诉求获好评奖励"
+    assert isinstance(mine["entries"][0]["created_at"], str)
+    assert domain.my_points(db, RESIDENT)["entries"][0]["description"] == "诉求评价奖励"
+    with pytest.raises(Unauthorized):
+        domain.my_points(db, ANONYMOUS)
+
+
+def test_check_ledger_reports_totals_and_breaks(db):
+    domain.on_petition_closed(db, closed(5))
+    domain.on_petition_closed(db, closed(4, petition_id="p2"))
+    report = domain.check_ledger(db, HB_ADMIN, "hb")
+    assert report == {"district": "hb", "entries": 8, "sum": 0, "balanced": True, "negative_accounts": []}
+    # Tampering the ledger by hand is what the check exists to catch.
+    db.entries.insert_one({"district": "hb", "account": "user:mallory", "counter_account": "issuance:hb",
+                           "amount": -3, "transaction_id": "forged", "reason": "forged"})
+    report = domain.check_ledger(db, HB_ADMIN, "hb")
+    assert report["balanced"] is False and report["sum"] == -3
+    assert report["negative_accounts"] == ["user:mallory"]

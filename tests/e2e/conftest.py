@@ -1,0 +1,95 @@
+"""One platform per test session: the launcher `make run` uses, in its own vhost."""
+import json
+import os
+import time
+
+import pytest
+
+from civicgrid.client import Client
+from civicgrid.harness import Platform, ROOT, temporary_vhost
+
+DEMO = os.path.join(ROOT, "demo", "hebian.json")
+PASSWORD = "demo1234"
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    with temporary_vhost() as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def platform(amqp_uri, tmp_path_factory):
+    log = tmp_path_factory.mktemp("platform") / "platform.log"
+    platform = Platform(amqp_uri, log_path=str(log)).start()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(platform):
+    return Client(platform.url).login("admin", "admin")
+
+
+@pytest.fixture(scope="session")
+def demo_district():
+    with open(DEMO, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def second_district():
+    """A neighbouring district with a resident and a building leader of its own."""
+    return {
+        "nodes": [
+            {"id": "gutan", "type": "street", "name": "古南街道", "parent": "qj"},
+            {"id": "qingshan", "type": "community", "name": "青山社区", "parent": "gutan"},
+            {"id": "qs-g1", "type": "grid", "name": "青山一网格", "parent": "qingshan"},
+            {"id": "qs-b1", "type": "building", "name": "青山1栋", "parent": "qs-g1"},
+        ],
+        "departments": [{"id": "qj-cj", "name": "城建", "categories": ["streetlight"]}],
+        "users": [
+            {"username": "qj-resident", "password": PASSWORD, "name": "綦江居民", "roles": ["resident"], "scope": "qs-b1"},
+            {"username": "qj-leader", "password": PASSWORD, "name": "青山楼栋长", "roles": ["building_leader"], "scope": "qs-b1"},
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def districts(admin, demo_district):
+    admin.post("/api/v1/districts", demo_district["district"], expect=201)
+    body = {k: demo_district[k] for k in ("nodes", "departments", "users")}
+    counts = admin.post("/api/v1/districts/hb/import", body)
+    assert counts["users"] == len(demo_district["users"])
+    admin.post("/api/v1/districts", {"code": "qj", "name": "綦江区（演示）"}, expect=201)
+    admin.post("/api/v1/districts/qj/import", second_district())
+    return ["hb", "qj"]
+
+
+@pytest.fixture(scope="session")
+def users(platform, districts):
+    """A signed-in client per demo user, by username."""
+    anonymous = Client(platform.url)
+    names = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1",
+             "wc-secretary", "cj-clerk", "zz-clerk", "hb-admin", "qj-resident", "qj-leader"]
+    return {name: anonymous.login(name, PASSWORD) for name in names}
+
+
+def eventually(check, timeout=15, interval=0.1):
+    """Poll until ``check()`` returns a truthy value; the loop is asynchronous past the gateway."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last value: {last!r}")
+
+
+def notices(client, petition_id=None):
+    items = client.get("/api/v1/notifications", params={"page_size": 100})["items"]
+    return [n for n in items if petition_id is None or n["petition_id"] == petition_id]
+
+
+def balance(client):
+    return client.get("/api/v1/points/me")["balance"]
