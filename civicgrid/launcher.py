@@ -16,6 +16,8 @@ from . import broker, config
 
 SERVICES = ("grid", "petitions", "points", "notify")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# nameko 2.14's CLI warns about eventlet and pkg_resources at every start: known, pinned, not news.
+QUIET = "ignore::Warning:nameko.cli.commands,ignore::UserWarning:nameko.cli.main"
 
 
 def commands(port, workers, threads):
@@ -27,6 +29,8 @@ def commands(port, workers, threads):
                       "--worker-class", "gthread", "--workers", str(workers),
                       "--threads", str(threads), "--bind", f"0.0.0.0:{port}",
                       "--access-logfile", "-", "--graceful-timeout", "10",
+                      # one machine may run several platforms (dev, tests): no shared control socket
+                      "--no-control-socket",
                       "gateway.app:create_app()"]
 
 
@@ -71,7 +75,8 @@ def main(argv=None):
         print(broker.hint(uri), file=sys.stderr)
         return 2
 
-    env = dict(os.environ, AMQP_URI=uri, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, AMQP_URI=uri, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONWARNINGS=QUIET)
     if not config.mongo_uri():
         print("civicgrid: MONGO_URI unset: every service keeps its data in memory "
               "(mongomock); nothing persists after Ctrl-C", flush=True)
