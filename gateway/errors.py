@@ -11,9 +11,15 @@ from .rpc import ServiceFailed, ServiceUnavailable
 log = logging.getLogger(__name__)
 
 
+def _as_lists(errors):
+    """Every field maps to a list of messages, whichever service or library produced them."""
+    return {field: (value if isinstance(value, (list, dict)) else [value])
+            for field, value in (errors or {}).items()}
+
+
 def error_response(code, message, errors=None, headers=None):
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"),
-            "message": message, "errors": errors or {}}
+            "message": message, "errors": _as_lists(errors)}
     return jsonify(body), code, headers or {}
 
 

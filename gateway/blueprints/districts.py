@@ -1,8 +1,12 @@
 """Districts (the tenants): creation, one-document set-up, catalogue, point rules, ledger check."""
 from flask_smorest import Blueprint
 
-from ..schemas import (DepartmentSchema, DistrictSchema, ImportResultSchema, ImportSchema,
-                       LedgerCheckSchema, PointRulesSchema)
+from services.grid.schemas import DepartmentOut as DepartmentSchema
+from services.grid.schemas import DistrictIn, DistrictOut
+from services.points.schemas import LedgerCheckSchema
+from services.points.schemas import RulesSchema as PointRulesSchema
+
+from ..schemas import ImportResultSchema, ImportSchema
 from ..security import BEARER, authenticated, call
 
 blp = Blueprint("districts", __name__, url_prefix="/api/v1/districts",
@@ -11,8 +15,8 @@ blp = Blueprint("districts", __name__, url_prefix="/api/v1/districts",
 
 @blp.route("", methods=["POST"])
 @blp.doc(security=BEARER)
-@blp.arguments(DistrictSchema)
-@blp.response(201, DistrictSchema)
+@blp.arguments(DistrictIn)
+@blp.response(201, DistrictOut)
 @authenticated
 def create(district):
     """Create a district (platform administrator)."""
@@ -21,7 +25,7 @@ def create(district):
 
 @blp.route("/<code>", methods=["GET"])
 @blp.doc(security=BEARER)
-@blp.response(200, DistrictSchema)
+@blp.response(200, DistrictOut)
 @authenticated
 def get(code):
     return call("grid", "get_district", code)

@@ -1,7 +1,9 @@
 """My inbox."""
 from flask_smorest import Blueprint
 
-from ..schemas import InboxSchema, NotificationSchema, PageQuerySchema
+from services.notify.schemas import InboxSchema, NotificationSchema
+from services.notify.schemas import PageSchema as PageQuerySchema
+
 from ..security import BEARER, authenticated, call
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",

@@ -1,9 +1,9 @@
 """Petitions (诉求): submit, the whistle-blowing actions, and what each user may see."""
 from flask_smorest import Blueprint
 
-from services.petitions.schemas import ACTION_SCHEMAS, SubmitSchema
+from services.petitions.schemas import (ACTION_SCHEMAS, ListSchema, PetitionPageSchema, PetitionSchema,
+                                        SubmitSchema)
 
-from ..schemas import PetitionPageSchema, PetitionQuerySchema, PetitionSchema
 from ..security import BEARER, authenticated, call
 
 blp = Blueprint("petitions", __name__, url_prefix="/api/v1/petitions", description="Petitions (诉求)")
@@ -32,7 +32,7 @@ def submit(petition):
 
 @blp.route("", methods=["GET"])
 @blp.doc(security=BEARER)
-@blp.arguments(PetitionQuerySchema, location="query")
+@blp.arguments(ListSchema, location="query")
 @blp.response(200, PetitionPageSchema)
 @authenticated
 def list_(query):

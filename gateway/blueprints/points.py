@@ -1,7 +1,8 @@
 """My points (积分)."""
 from flask_smorest import Blueprint
 
-from ..schemas import PointsSchema
+from services.points.schemas import StatementSchema as PointsSchema
+
 from ..security import BEARER, authenticated, call
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1/points", description="Points (积分)")

@@ -47,3 +47,40 @@ class ListSchema(Schema):
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
         ["submitted", "in_progress", "escalated", "dispatched", "resolved", "closed", "withdrawn"]))
+
+
+class TimelineEntrySchema(Schema):
+    action = fields.String()
+    actor = fields.String()
+    role = fields.String()
+    at = fields.String()
+    note = fields.String(allow_none=True)
+
+
+class PetitionSchema(Schema):
+    id = fields.String()
+    district = fields.String()
+    category = fields.String()
+    title = fields.String()
+    description = fields.String()
+    building_id = fields.String()
+    resident_id = fields.String()
+    status = fields.String()
+    level = fields.String()
+    department_id = fields.String(allow_none=True)
+    suggested_department_id = fields.String(allow_none=True)
+    handler_id = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    comment = fields.String(allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class PetitionPageSchema(Schema):
+    items = fields.List(fields.Nested(PetitionSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
