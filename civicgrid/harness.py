@@ -55,6 +55,18 @@ def temporary_vhost(prefix="civicgrid_e2e"):
             _management("DELETE", f"/vhosts/{vhost}")
 
 
+def drop_databases(prefix):
+    """Remove what a run left in a real MongoDB (nothing to do with mongomock)."""
+    uri = config.mongo_uri()
+    if not uri:
+        return
+    import pymongo
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        for name in client.list_database_names():
+            if name.startswith(prefix + "_"):
+                client.drop_database(name)
+
+
 class Platform:
     def __init__(self, amqp_uri, port=None, log_path=None, env=None):
         self.amqp_uri = amqp_uri

@@ -2,11 +2,12 @@
 import json
 import os
 import time
+import uuid
 
 import pytest
 
 from civicgrid.client import Client
-from civicgrid.harness import Platform, ROOT, temporary_vhost
+from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
 
 DEMO = os.path.join(ROOT, "demo", "hebian.json")
 PASSWORD = "demo1234"
@@ -20,10 +21,13 @@ def amqp_uri():
 
 @pytest.fixture(scope="session")
 def platform(amqp_uri, tmp_path_factory):
+    """With MONGO_URI set, the run gets databases of its own and drops them afterwards."""
     log = tmp_path_factory.mktemp("platform") / "platform.log"
-    platform = Platform(amqp_uri, log_path=str(log)).start()
+    prefix = "e2e_" + uuid.uuid4().hex[:8]
+    platform = Platform(amqp_uri, log_path=str(log), env={"MONGO_DB_PREFIX": prefix}).start()
     yield platform
     platform.stop()
+    drop_databases(prefix)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from werkzeug.security import generate_password_hash
 
 from civicgrid.auth import AuthContext
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from civicgrid.store import open_database
 from services.grid import domain, importer
 from services.grid.dependencies import create_indexes
 
@@ -60,11 +59,10 @@ def fast_hashing(monkeypatch):
 
 
 @pytest.fixture
-def db():
-    client, database = open_database("grid", uri="")
+def db(open_db):
+    database = open_db("grid")
     create_indexes(database)
-    yield database
-    client.close()
+    return database
 
 
 @pytest.fixture

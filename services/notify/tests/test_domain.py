@@ -5,7 +5,6 @@ import pytest
 
 from civicgrid.auth import AuthContext
 from civicgrid.errors import Invalid, NotFound, Unauthorized
-from civicgrid.store import open_database
 from services.notify import domain
 from services.notify.dependencies import create_indexes
 from services.notify.templates import TEMPLATES, render
@@ -23,11 +22,10 @@ RESIDENT = person("wenxiaohua")
 
 
 @pytest.fixture
-def db():
-    client, db = open_database("notify", uri="", prefix="test")
-    create_indexes(db)
-    yield db
-    client.close()
+def db(open_db):
+    database = open_db("notify")
+    create_indexes(database)
+    return database
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ import pytest
 
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import validate_event
-from civicgrid.store import open_database
 from services.petitions import usecases
 from services.petitions.repository import PetitionRepository, create_indexes
 
@@ -12,11 +11,10 @@ from .test_domain import COMMUNITY, DEPARTMENT, GRID_WORKER, LEADER, NEIGHBOUR, 
 
 
 @pytest.fixture
-def repo():
-    client, db = open_database("petitions", uri="", prefix="unit")
+def repo(open_db):
+    db = open_db("petitions")
     create_indexes(db)
-    yield PetitionRepository(db)
-    client.close()
+    return PetitionRepository(db)
 
 
 def submit(repo, **fields):

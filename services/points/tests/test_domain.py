@@ -6,7 +6,6 @@ import pytest
 from civicgrid.auth import AuthContext
 from civicgrid.errors import Forbidden, Invalid, Unauthorized
 from civicgrid.events import derived_event_id, make_event
-from civicgrid.store import open_database
 from services.points import domain, ledger
 from services.points.dependencies import create_indexes
 
@@ -21,11 +20,10 @@ LATER = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def db():
-    client, db = open_database("points", uri="", prefix="test")
-    create_indexes(db)
-    yield db
-    client.close()
+def db(open_db):
+    database = open_db("points")
+    create_indexes(database)
+    return database
 
 
 def closed(rating, handler_id="daiyunzhong", district="hb", petition_id="p1"):
