@@ -36,6 +36,9 @@ class AuthContext:
     scope: str | None = None
     department: str | None = None
     name: str | None = None
+    # the community a person belongs to (their scope's community): party members answer
+    # residents' whistles there (居民吹哨，党员报到)
+    community: str | None = None
     claims: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -77,12 +80,13 @@ class AuthContext:
 ANONYMOUS = AuthContext()
 
 
-def issue_token(user_id, district, roles, scope=None, department=None, name=None, ttl=None):
+def issue_token(user_id, district, roles, scope=None, department=None, name=None, ttl=None,
+                community=None):
     now = int(time.time())
     ttl = config.jwt_ttl_seconds() if ttl is None else ttl
     claims = {
         "sub": user_id, "district": district, "roles": list(roles),
-        "scope": scope, "department": department, "name": name,
+        "scope": scope, "department": department, "name": name, "community": community,
         "iat": now, "exp": now + ttl,
     }
     return jwt.encode(claims, config.jwt_secret(), algorithm=ALGORITHM), ttl
@@ -98,7 +102,8 @@ def decode_token(token):
     return AuthContext(
         user_id=claims.get("sub"), district=claims.get("district"),
         roles=tuple(claims.get("roles") or ()), scope=claims.get("scope"),
-        department=claims.get("department"), name=claims.get("name"), claims=claims)
+        department=claims.get("department"), name=claims.get("name"),
+        community=claims.get("community"), claims=claims)
 
 
 def system_token(service_name):

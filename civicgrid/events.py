@@ -44,6 +44,27 @@ class PetitionEventData(Schema):
     comment = fields.String(allow_none=True, load_default=None)
     reason = fields.String(allow_none=True, load_default=None)
     note = fields.String(allow_none=True, load_default=None)
+    kind = fields.String(load_default="issue", validate=validate.OneOf(["issue", "help"]))
+    due_at = fields.String(allow_none=True, load_default=None)
+    # residents whose duplicates were merged into this petition: they hear what its resident hears
+    followers = fields.List(fields.String(), load_default=list)
+
+
+class PetitionOverdueData(PetitionEventData):
+    deadline = fields.String(required=True, validate=validate.OneOf(
+        ["claim", "resolve", "dispatch", "accept", "rate"]))
+    overdue_level = fields.String(required=True)
+
+
+class PetitionMergedData(PetitionEventData):
+    merged_into = fields.String(required=True)
+
+
+class FollowUpData(PetitionEventData):
+    follow_up_status = fields.String(required=True, validate=validate.OneOf(["open", "done"]))
+    outcome = fields.String(allow_none=True, load_default=None,
+                            validate=validate.OneOf(["contacted", "reopened", "closed"]))
+    linked_petition_id = fields.String(allow_none=True, load_default=None)
 
 
 class PetitionClosedData(PetitionEventData):
@@ -79,12 +100,17 @@ PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
     "petition_dispatched", "petition_accepted", "petition_returned",
     "petition_resolved", "petition_closed", "petition_withdrawn",
+    "petition_overdue", "petition_merged", "follow_up_opened", "follow_up_recorded",
 )
 
 # type -> (source service, version, data schema)
 CATALOGUE = {
     **{name: ("petitions", 1, PetitionEventData) for name in PETITION_EVENTS},
     "petition_closed": ("petitions", 1, PetitionClosedData),
+    "petition_overdue": ("petitions", 1, PetitionOverdueData),
+    "petition_merged": ("petitions", 1, PetitionMergedData),
+    "follow_up_opened": ("petitions", 1, FollowUpData),
+    "follow_up_recorded": ("petitions", 1, FollowUpData),
     "points_awarded": ("points", 1, PointsAwardedData),
     "member_assigned": ("grid", 1, MemberAssignedData),
     "department_registered": ("grid", 1, DepartmentRegisteredData),

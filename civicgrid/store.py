@@ -5,12 +5,26 @@ Only operations that both pymongo and mongomock 4.3 support are used anywhere
 against either.
 """
 import logging
+import threading
 
 from nameko.extensions import DependencyProvider
 
 from . import config
 
 log = logging.getLogger("civicgrid.store")
+
+# One in-memory server per process: two containers of one service in a test
+# process (replicas) then share their database, as they would a real MongoDB.
+_mongomock = {}
+_mongomock_lock = threading.Lock()
+
+
+def _mongomock_client():
+    import mongomock
+    with _mongomock_lock:
+        if "client" not in _mongomock:
+            _mongomock["client"] = mongomock.MongoClient(tz_aware=True)
+        return _mongomock["client"]
 
 
 def open_database(service_name, uri=None, prefix=None):
@@ -21,8 +35,7 @@ def open_database(service_name, uri=None, prefix=None):
         client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         log.info("%s: MongoDB database %s", service_name, name)
     else:
-        import mongomock
-        client = mongomock.MongoClient(tz_aware=True)
+        client = _mongomock_client()
         log.warning(
             "%s: MONGO_URI unset, using in-memory mongomock: nothing persists "
             "after this process stops", service_name)

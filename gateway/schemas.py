@@ -20,6 +20,7 @@ class MeSchema(Schema):
     scope = fields.String(allow_none=True)
     department = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
+    community = fields.String(allow_none=True)
 
 
 class ImportSchema(Schema):

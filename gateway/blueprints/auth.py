@@ -36,7 +36,7 @@ def token(credentials):
             raise Unauthorized("wrong username or password")
     access_token, ttl = kit.issue_token(
         claims["user_id"], claims["district"], claims["roles"], scope=claims.get("scope"),
-        department=claims.get("department"), name=claims.get("name"))
+        department=claims.get("department"), name=claims.get("name"), community=claims.get("community"))
     return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
 
 
@@ -48,4 +48,4 @@ def me():
     """Who the bearer token says I am."""
     a = g.auth
     return {"user_id": a.user_id, "district": a.district, "roles": list(a.roles),
-            "scope": a.scope, "department": a.department, "name": a.name}
+            "scope": a.scope, "department": a.department, "name": a.name, "community": a.community}

@@ -2,15 +2,18 @@
 import logging
 
 from nameko.events import EventDispatcher
+from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from civicgrid.auth import Auth
+from civicgrid.integration import INTEGRATION_EXCHANGE, integration_key
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
 from . import usecases
+from .department_commands import DepartmentCommands
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
@@ -18,12 +21,13 @@ from .views import petition_view
 log = logging.getLogger(__name__)
 
 
-class PetitionsService:
+class PetitionsService(DepartmentCommands):
     name = "petitions"
 
     db = Store(indexes=create_indexes)
     auth = Auth()
     dispatch = EventDispatcher()
+    integration = Publisher(exchange=INTEGRATION_EXCHANGE)
     grid = RpcProxy("grid")
 
     @rpc
@@ -55,14 +59,21 @@ class PetitionsService:
     @timer(interval=2)
     def relay_outbox(self):
         """Sends what an earlier write could not (a crash or a broker outage in between)."""
-        publish_pending(self.db.petitions, self.dispatch)
+        publish_pending(self.db.petitions, self._publish)
 
     def _repo(self):
         return PetitionRepository(self.db)
 
+    def _publish(self, event_type, event):
+        """To the platform's consumers, and a copy to the department the event concerns."""
+        self.dispatch(event_type, event)
+        key = integration_key(event)
+        if key:
+            self.integration(event, routing_key=key)
+
     def _relay(self, petition_id):
         try:
-            publish_pending(self.db.petitions, self.dispatch, {"_id": petition_id})
+            publish_pending(self.db.petitions, self._publish, {"_id": petition_id})
         except Exception:
             # The write stands; the relay timer publishes it once the broker answers.
             log.exception("publishing petition %s deferred to the relay", petition_id)
