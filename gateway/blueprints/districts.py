@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from services.grid.schemas import DepartmentOut as DepartmentSchema
 from services.grid.schemas import DistrictIn, DistrictOut
+from services.petitions.schemas import TimeLimitsSchema
 from services.points.schemas import LedgerCheckSchema
 from services.points.schemas import RulesSchema as PointRulesSchema
 
@@ -74,3 +75,22 @@ def set_point_rules(rules, code):
 def check_ledger(code):
     """Verify that the district's ledger sums to zero and no account is overdrawn."""
     return call("points", "check_ledger", code)
+
+
+@blp.route("/<code>/time-limits", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, TimeLimitsSchema)
+@authenticated
+def get_time_limits(code):
+    """Hours each level has before the system whistles the petition up or warns the level above."""
+    return call("petitions", "get_time_limits", code)
+
+
+@blp.route("/<code>/time-limits", methods=["PUT"])
+@blp.doc(security=BEARER)
+@blp.arguments(TimeLimitsSchema)
+@blp.response(200, TimeLimitsSchema)
+@authenticated
+def set_time_limits(limits, code):
+    """Change some time limits (district admin); petitions already waiting keep their deadline."""
+    return call("petitions", "set_time_limits", code, limits)

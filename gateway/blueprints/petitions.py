@@ -1,7 +1,8 @@
 """Petitions (诉求): submit, the whistle-blowing actions, and what each user may see."""
 from flask_smorest import Blueprint
 
-from services.petitions.schemas import (ACTION_SCHEMAS, ListSchema, PetitionPageSchema, PetitionSchema,
+from services.petitions.schemas import (ACTION_SCHEMAS, FollowUpListSchema, FollowUpPageSchema,
+                                        FollowUpRecordSchema, ListSchema, PetitionPageSchema, PetitionSchema,
                                         SubmitSchema)
 
 from ..security import BEARER, authenticated, call
@@ -17,6 +18,7 @@ ACTION_DOCS = {
     "resolve": "Mark it handled, with a note (办结).",
     "rate": "The resident rates the result 1–5 (评单); this closes the petition.",
     "withdraw": "The resident withdraws it before it is resolved.",
+    "merge": "Fold this duplicate into an open original; its resident then follows the original.",
 }
 
 
@@ -26,7 +28,11 @@ ACTION_DOCS = {
 @blp.response(201, PetitionSchema)
 @authenticated
 def submit(petition):
-    """File a petition (residents); the building defaults to the resident's own."""
+    """File a petition (residents); the building defaults to the resident's own.
+
+    The answer lists open petitions of the same category in the same building from the
+    last seven days as ``possible_duplicates``.
+    """
     return call("petitions", "submit", petition)
 
 
@@ -36,7 +42,7 @@ def submit(petition):
 @blp.response(200, PetitionPageSchema)
 @authenticated
 def list_(query):
-    """What the caller may see, newest first."""
+    """What the caller may see, filtered; ``queue=mine`` is each role's work queue, deadline first."""
     return call("petitions", "list", query)
 
 
@@ -64,3 +70,27 @@ def _action_view(action, schema):
 
 for _action, _schema in ACTION_SCHEMAS.items():
     _action_view(_action, _schema)
+
+
+@blp.route("/<petition_id>/follow-up", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.arguments(FollowUpRecordSchema)
+@blp.response(200, PetitionSchema)
+@authenticated
+def record_follow_up(payload, petition_id):
+    """Community staff record the follow-up visit (回访) a low rating opened."""
+    return call("petitions", "record_follow_up", petition_id, payload)
+
+
+follow_ups = Blueprint("follow_ups", __name__, url_prefix="/api/v1/follow-ups",
+                       description="Follow-up visits (回访) opened by 1–2 star ratings")
+
+
+@follow_ups.route("", methods=["GET"])
+@follow_ups.doc(security=BEARER)
+@follow_ups.arguments(FollowUpListSchema, location="query")
+@follow_ups.response(200, FollowUpPageSchema)
+@authenticated
+def list_follow_ups(query):
+    """Follow-ups the caller may see, with counts of open and done ones."""
+    return call("petitions", "follow_ups", query)

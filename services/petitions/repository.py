@@ -1,7 +1,14 @@
 """Petition documents in MongoDB: each write carries its events in the outbox."""
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from civicgrid.errors import Conflict, NotFound
+
+SORTS = {
+    "newest": [("seq", DESCENDING)],
+    "oldest": [("seq", ASCENDING)],
+    # overdue first, then the nearest deadline; petitions with none (closed) last
+    "deadline": [("deadline.fired", DESCENDING), ("deadline.due_at", ASCENDING), ("seq", ASCENDING)],
+}
 
 
 def create_indexes(db):
@@ -9,6 +16,8 @@ def create_indexes(db):
     db.petitions.create_index([("district", 1), ("resident_id", 1)])
     db.petitions.create_index([("district", 1), ("path", 1)])
     db.petitions.create_index([("district", 1), ("departments", 1)])
+    db.petitions.create_index([("district", 1), ("category", 1), ("building_id", 1), ("created_at", 1)])
+    db.petitions.create_index([("deadline.fired", 1), ("deadline.due_at", 1)])
     db.petitions.create_index([("outbox.0", 1)], sparse=True)
 
 
@@ -16,6 +25,7 @@ class PetitionRepository:
     def __init__(self, db):
         self.collection = db.petitions
         self.counters = db.counters
+        self.settings = db.settings
 
     def next_number(self, district):
         """Petition numbers count up per district (hb-000042): easy to read out on the phone."""
@@ -24,30 +34,54 @@ class PetitionRepository:
             upsert=True, return_document=ReturnDocument.AFTER)
         return doc["seq"], f"{district}-{doc['seq']:06d}"
 
-    def add(self, petition, event):
-        petition = dict(petition, outbox=[event])
-        self.collection.insert_one(petition)
+    def add(self, petition, events):
+        self.collection.insert_one(dict(petition, outbox=list(events)))
 
     def get(self, district, petition_id):
+        if not isinstance(petition_id, str):
+            raise NotFound("no such petition", {"petition_id": ["not found"]})
         doc = self.collection.find_one({"_id": petition_id, "district": district}, {"outbox": 0})
         if doc is None:
-            raise NotFound("no such petition", {"petition_id": petition_id})
+            raise NotFound("no such petition", {"petition_id": [f"{petition_id} not found"]})
         return doc
 
-    def save(self, before, after, event):
-        """Write the new state, its timeline entry and its event in one update, if nobody wrote first."""
-        updates = {k: v for k, v in after.items() if k not in ("_id", "timeline", "version", "outbox")}
+    def save(self, before, after, events):
+        """Write what changed, the new timeline entries and the events in one update, if nobody wrote first."""
+        changed = {k: v for k, v in after.items()
+                   if k not in ("_id", "timeline", "version", "outbox") and before.get(k) != v}
+        update = {"$inc": {"version": 1},
+                  "$push": {"timeline": {"$each": after["timeline"][len(before["timeline"]):]},
+                            "outbox": {"$each": list(events)}}}
+        if changed:
+            update["$set"] = changed
         result = self.collection.update_one(
-            {"_id": before["_id"], "district": before["district"], "version": before["version"]},
-            {"$set": updates, "$inc": {"version": 1},
-             "$push": {"timeline": after["timeline"][-1], "outbox": event}})
+            {"_id": before["_id"], "district": before["district"], "version": before["version"]}, update)
         if result.matched_count == 0:
             raise Conflict("the petition changed meanwhile: reload it and try again",
-                           {"petition_id": before["_id"]})
+                           {"petition_id": [before["_id"]]})
 
-    def page(self, selector, page, page_size):
+    def page(self, selector, page, page_size, sort="newest"):
         total = self.collection.count_documents(selector)
-        cursor = (self.collection.find(selector, {"outbox": 0})
-                  .sort([("seq", DESCENDING)])
+        cursor = (self.collection.find(selector, {"outbox": 0}).sort(SORTS[sort])
                   .skip((page - 1) * page_size).limit(page_size))
         return list(cursor), total
+
+    def find(self, selector, limit=50, sort="newest"):
+        return list(self.collection.find(selector, {"outbox": 0}).sort(SORTS[sort]).limit(limit))
+
+    def due(self, now, limit=200):
+        """Petitions whose deadline has passed and not yet been acted on, oldest deadline first."""
+        return self.find({"deadline.fired": False, "deadline.due_at": {"$lte": now}}, limit, "deadline")
+
+    def count(self, selector):
+        return self.collection.count_documents(selector)
+
+    def limits(self, district):
+        doc = self.settings.find_one({"_id": f"time_limits:{district}"}) or {}
+        return doc.get("limits", {})
+
+    def set_limits(self, district, limits, actor, now):
+        self.settings.update_one(
+            {"_id": f"time_limits:{district}"},
+            {"$set": {**{f"limits.{k}": v for k, v in limits.items()}, "updated_by": actor, "updated_at": now}},
+            upsert=True)

@@ -1,5 +1,6 @@
-"""Petitions service entrypoints; the logic lives in usecases.py and domain.py."""
+"""Petitions service entrypoints; the logic lives in usecases.py, domain.py and deadlines.py."""
 import logging
+import os
 
 from nameko.events import EventDispatcher
 from nameko.messaging import Publisher
@@ -7,6 +8,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from civicgrid.auth import Auth
+from civicgrid.clock import Clock
 from civicgrid.integration import INTEGRATION_EXCHANGE, integration_key
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
@@ -20,12 +22,15 @@ from .views import petition_view
 
 log = logging.getLogger(__name__)
 
+OVERDUE_SCAN_SECONDS = float(os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS", "30"))
+
 
 class PetitionsService(DepartmentCommands):
     name = "petitions"
 
     db = Store(indexes=create_indexes)
     auth = Auth()
+    clock = Clock()
     dispatch = EventDispatcher()
     integration = Publisher(exchange=INTEGRATION_EXCHANGE)
     grid = RpcProxy("grid")
@@ -36,25 +41,60 @@ class PetitionsService(DepartmentCommands):
 
     @rpc
     def submit(self, payload):
-        petition = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload)
+        now = self.clock()
+        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now)
         self._relay(petition["_id"])
-        return petition_view(petition)
+        return petition_view(petition, now, duplicates)
 
     @rpc
     def act(self, petition_id, action, payload=None):
-        petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload)
+        now = self.clock()
+        petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload, now)
         self._relay(petition["_id"])
-        return petition_view(petition)
+        return petition_view(petition, now)
 
     @rpc
     def get(self, petition_id):
-        return petition_view(usecases.get(self._repo(), self.auth, petition_id))
+        return petition_view(usecases.get(self._repo(), self.auth, petition_id), self.clock())
 
     @rpc
     def list(self, query=None):
-        items, total, params = usecases.page(self._repo(), self.auth, query or {})
-        return {"items": [petition_view(p) for p in items], "total": total,
+        now = self.clock()
+        items, total, params = usecases.page(self._repo(), self.auth, query or {}, now)
+        return {"items": [petition_view(p, now) for p in items], "total": total,
                 "page": params["page"], "page_size": params["page_size"]}
+
+    @rpc
+    def follow_ups(self, query=None):
+        now = self.clock()
+        items, total, params, counts = usecases.follow_ups(self._repo(), self.auth, query or {})
+        return {"items": [petition_view(p, now) for p in items], "total": total, "counts": counts,
+                "page": params["page"], "page_size": params["page_size"]}
+
+    @rpc
+    def record_follow_up(self, petition_id, payload):
+        now = self.clock()
+        petition = usecases.record_follow_up(self._repo(), self.auth, petition_id, payload, now)
+        self._relay(petition["_id"])
+        if petition["follow_up"]["linked_petition_id"]:
+            self._relay(petition["follow_up"]["linked_petition_id"])
+        return petition_view(petition, now)
+
+    @rpc
+    def get_time_limits(self, district):
+        return usecases.get_limits(self._repo(), self.auth, district)
+
+    @rpc
+    def set_time_limits(self, district, limits):
+        return usecases.set_limits(self._repo(), self.auth, district, limits, self.clock())
+
+    @timer(interval=OVERDUE_SCAN_SECONDS)
+    def scan_overdue(self):
+        """Deadlines that passed: raise them once, whistle up, close unrated petitions."""
+        acted = usecases.scan_overdue(self._repo(), self.clock())
+        if acted:
+            log.info("acted on %d overdue petitions", acted)
+            self.relay_outbox()
 
     @timer(interval=2)
     def relay_outbox(self):

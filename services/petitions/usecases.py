@@ -1,18 +1,34 @@
 """The petitions service layer: plain functions over a repository and a directory.
 
 ``directory`` answers questions the grid service owns (where is a building,
-which departments and categories exist); tests pass a fake, the service a
-thin adapter over its RPC proxy.
+which categories and departments exist); tests pass a fake, the service a
+thin adapter over its RPC proxy. ``now`` comes from the service's clock, so
+tests move time instead of sleeping.
 """
-from civicgrid.errors import Invalid, NotFound
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import make_event, utcnow
 from civicgrid.validation import load
 
-from . import domain
-from .schemas import ACTION_SCHEMAS, ListSchema, SubmitSchema
+from . import attributes, deadlines, domain, queries
+from .schemas import ACTION_SCHEMAS, FollowUpRecordSchema, SubmitSchema, TimeLimitsSchema
+
+DUPLICATE_WINDOW = timedelta(days=7)
+
+
+def limits(repo, district):
+    return {**deadlines.DEFAULT_LIMITS, **repo.limits(district)}
+
+
+def _event(type_, petition, actor, now, extra=None):
+    return make_event(type_, petition["district"], actor, domain.event_data(petition, extra), occurred_at=now)
 
 
 def submit(repo, directory, auth, payload, now=None):
+    """File a petition; returns it with the open petitions that look like the same problem."""
     auth.require("resident")
     now = now or utcnow()
     fields = load(SubmitSchema(), payload)
@@ -23,17 +39,25 @@ def submit(repo, directory, auth, payload, now=None):
         location = directory.locate_building(auth.district, building_id)
     except NotFound:
         raise Invalid("unknown building", {"building_id": [f"no building {building_id!r} in this district"]})
-    catalogue = {c["category"]: c["department_id"] for c in directory.list_categories(auth.district)}
-    if fields["category"] not in catalogue:
+    catalogue = {c["category"]: c for c in directory.list_categories(auth.district)}
+    category = catalogue.get(fields["category"])
+    if category is None:
         known = ", ".join(sorted(catalogue)) or "none yet"
         raise Invalid("unknown category", {"category": [f"unknown category {fields['category']!r}; known: {known}"]})
+    if fields["kind"] and fields["kind"] != category.get("kind", "issue"):
+        raise Invalid("kind does not match the category",
+                      {"kind": [f"category {category['category']!r} is of kind {category.get('kind', 'issue')!r}"]})
+    fields["attributes"] = attributes.validate(category, fields["attributes"])
+
+    duplicates = repo.find({
+        "district": auth.district, "category": fields["category"], "building_id": location["building_id"],
+        "status": {"$in": list(domain.OPEN_STATES)}, "created_at": {"$gte": now - DUPLICATE_WINDOW}}, limit=5)
     seq, petition_id = repo.next_number(auth.district)
-    petition = domain.new_petition(auth, petition_id, fields, location, catalogue[fields["category"]], now)
+    petition = domain.new_petition(auth, petition_id, fields, location, category, now)
     petition["seq"] = seq
-    event = make_event("petition_submitted", auth.district, auth.as_actor("resident"),
-                       domain.event_data(petition), occurred_at=now)
-    repo.add(petition, event)
-    return petition
+    petition["deadline"] = deadlines.deadline_for(None, petition, limits(repo, auth.district), now)
+    repo.add(petition, [_event("petition_submitted", petition, auth.as_actor("resident"), now)])
+    return petition, duplicates
 
 
 def _department_for(directory, auth, petition, department_id):
@@ -47,6 +71,18 @@ def _department_for(directory, auth, petition, department_id):
     return department_id
 
 
+def _original_for_merge(repo, auth, duplicate, original_id):
+    if original_id == duplicate["_id"]:
+        raise Invalid("a petition cannot be merged into itself", {"into": ["must be another petition"]})
+    try:
+        original = repo.get(auth.district, original_id)
+    except NotFound:
+        raise Invalid("unknown petition", {"into": [f"no petition {original_id!r} in this district"]})
+    if not domain.can_view(auth, original) or original["status"] not in domain.OPEN_STATES + ("resolved",):
+        raise Invalid("cannot merge into that petition", {"into": [f"{original_id} is not an open petition you handle"]})
+    return original
+
+
 def act(repo, directory, auth, petition_id, action, payload, now=None):
     if action not in ACTION_SCHEMAS:
         raise NotFound(f"unknown action {action!r}", {"action": [f"one of {', '.join(sorted(ACTION_SCHEMAS))}"]})
@@ -55,29 +91,144 @@ def act(repo, directory, auth, petition_id, action, payload, now=None):
     petition = repo.get(auth.district, petition_id)
     fields = load(ACTION_SCHEMAS[action](), payload)
     change = domain.transition(auth, petition, action, fields)
+    original = None
     if action == "dispatch":
         fields["department_id"] = _department_for(directory, auth, petition, fields["department_id"])
         change = domain.transition(auth, petition, action, fields)
+    elif action == "merge":
+        original = _original_for_merge(repo, auth, petition, fields["into"])
     after = domain.apply(petition, change, auth.user_id, now)
-    event = make_event(change.event_type, petition["district"], auth.as_actor(change.role),
-                       domain.event_data(after, change.extra), occurred_at=now)
-    repo.save(petition, after, event)
+    after["deadline"] = deadlines.deadline_for(petition, after, limits(repo, petition["district"]), now)
+    actor = auth.as_actor(change.role)
+    events = [_event(change.event_type, after, actor, now, change.extra)]
+    if domain.opens_follow_up(change):
+        after["follow_up"] = {"status": "open", "opened_at": now, "outcome": None, "note": None,
+                              "recorded_by": None, "recorded_at": None, "linked_petition_id": None}
+        events.append(_event("follow_up_opened", after, actor, now, {"follow_up_status": "open"}))
+    repo.save(petition, after, events)
+    if original is not None:
+        _join(repo, original, after, auth, now)
     return after
+
+
+def _join(repo, original, duplicate, auth, now):
+    """The duplicate's resident (and followers) now follow the original; its timeline says so."""
+    followers = sorted(set(original.get("followers", [])) | {duplicate["resident_id"]} | set(duplicate.get("followers", []))
+                       - {original["resident_id"]})
+    entry = domain.timeline_entry("merge", auth.user_id, "staff", now, f"合并 {duplicate['_id']}")
+    repo.collection.update_one(
+        {"_id": original["_id"]},
+        {"$addToSet": {"followers": {"$each": followers}}, "$push": {"timeline": entry}, "$inc": {"version": 1}})
 
 
 def get(repo, auth, petition_id):
     auth.require()
     petition = repo.get(auth.district, petition_id)
     if not domain.can_view(auth, petition):
-        raise NotFound("no such petition", {"petition_id": petition_id})
+        raise NotFound("no such petition", {"petition_id": [f"{petition_id} not found"]})
     return petition
 
 
-def page(repo, auth, query):
+def page(repo, auth, query, now=None):
     auth.require()
-    params = load(ListSchema(), query)
-    selector = domain.visibility_filter(auth)
-    if params["status"]:
-        selector["status"] = params["status"]
-    items, total = repo.page(selector, params["page"], params["page_size"])
+    params, selector, sort = queries.selector(auth, query, now or utcnow())
+    items, total = repo.page(selector, params["page"], params["page_size"], sort)
     return items, total, params
+
+
+# -- time limits -------------------------------------------------------------
+
+def get_limits(repo, auth, district):
+    auth.require_district(district)
+    return limits(repo, district)
+
+
+def set_limits(repo, auth, district, changes, now=None):
+    auth.require("district_admin")
+    auth.require_district(district)
+    changes = load(TimeLimitsSchema(), changes)
+    repo.set_limits(district, changes, auth.user_id, now or utcnow())
+    return limits(repo, district)
+
+
+def scan_overdue(repo, now=None):
+    """Act on every passed deadline once; another replica's write or a user's wins a race harmlessly."""
+    now = now or utcnow()
+    acted, cached = 0, {}
+    for petition in repo.due(now):
+        district = petition["district"]
+        if district not in cached:
+            cached[district] = limits(repo, district)
+        after, happenings = deadlines.expire(petition, cached[district], now)
+        actor = {"id": "system", "role": "system"}
+        events = [_event(type_, after, actor, now, extra) for type_, extra in happenings]
+        try:
+            repo.save(petition, after, events)
+            acted += 1
+        except Conflict:
+            continue
+    return acted
+
+
+# -- follow-up visits (回访) ---------------------------------------------------
+
+def follow_ups(repo, auth, query):
+    auth.require()
+    params, selector = queries.follow_up_selector(auth, query)
+    items, total = repo.page(selector, params["page"], params["page_size"], "newest")
+    base = queries.follow_up_selector(auth, {})[1]
+    counts = {status: repo.count({**base, "follow_up.status": status}) for status in ("open", "done")}
+    return items, total, params, counts
+
+
+def record_follow_up(repo, auth, petition_id, payload, now=None):
+    """Community staff record the visit: contacted, reopened as a new linked petition, or closed."""
+    auth.require("community_staff")
+    now = now or utcnow()
+    petition = repo.get(auth.district, petition_id)
+    fields = load(FollowUpRecordSchema(), payload)
+    if not (auth.has("community_staff") and auth.scope in petition["path"]):
+        raise Forbidden("only staff of this petition's community record its follow-up")
+    follow_up = petition.get("follow_up")
+    if not follow_up or follow_up["status"] != "open":
+        raise Conflict("this petition has no open follow-up", {"follow_up": ["none open"]})
+    linked_id = seq = None
+    if fields["outcome"] == "reopened":
+        seq, linked_id = repo.next_number(petition["district"])
+    after = dict(petition, updated_at=now, version=petition["version"] + 1,
+                 follow_up=dict(follow_up, status="done", outcome=fields["outcome"], note=fields["note"],
+                                recorded_by=auth.user_id, recorded_at=now, linked_petition_id=linked_id,
+                                linked_seq=seq))
+    after["timeline"] = petition["timeline"] + [
+        domain.timeline_entry("follow_up", auth.user_id, "community_staff", now, f"{fields['outcome']}: {fields['note']}")]
+    repo.save(petition, after, [_event("follow_up_recorded", after, auth.as_actor("community_staff"), now, {
+        "follow_up_status": "done", "outcome": fields["outcome"], "note": fields["note"],
+        "linked_petition_id": linked_id})])
+    if linked_id:
+        reopen(repo, after, now)
+    return after
+
+
+def reopen(repo, original, now):
+    """Create the linked petition a reopened follow-up promised; safe to call again."""
+    follow_up = original["follow_up"]
+    petition = {k: original[k] for k in ("district", "kind", "category", "description", "attributes", "media",
+                                         "location", "address", "building_id", "path", "resident_id",
+                                         "suggested_department_id")}
+    petition.update({
+        "_id": follow_up["linked_petition_id"], "seq": follow_up["linked_seq"], "title": original["title"],
+        "status": "escalated", "level": "community", "department_id": None, "departments": [],
+        "handler_id": None, "resolved_by": None, "resolution": None, "resolution_media": [], "rating": None,
+        "comment": None, "followers": list(original.get("followers", [])), "merged_into": None,
+        "follow_up": None, "linked_from": original["_id"],
+        "timeline": [domain.timeline_entry("reopen", follow_up["recorded_by"], "community_staff", now,
+                                           f"回访重办：{original['_id']}")],
+        "created_at": now, "updated_at": now, "version": 1,
+    })
+    petition["deadline"] = deadlines.deadline_for(None, petition, limits(repo, petition["district"]), now)
+    actor = {"id": follow_up["recorded_by"], "role": "community_staff"}
+    try:
+        repo.add(petition, [_event("petition_submitted", petition, actor, now)])
+    except DuplicateKeyError:
+        pass
+    return petition

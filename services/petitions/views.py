@@ -1,7 +1,9 @@
 """Petitions as the outside world sees them: plain JSON, no storage details."""
 from datetime import timezone
 
-from civicgrid.events import isoformat
+from civicgrid.events import isoformat, utcnow
+
+from .deadlines import is_overdue
 
 
 def _time(moment):
@@ -12,13 +14,25 @@ def _time(moment):
     return isoformat(moment)
 
 
-def petition_view(doc):
-    return {
+def _follow_up(follow_up):
+    if not follow_up:
+        return None
+    return dict(follow_up, opened_at=_time(follow_up["opened_at"]), recorded_at=_time(follow_up.get("recorded_at")))
+
+
+def petition_view(doc, now=None, duplicates=None):
+    deadline = doc.get("deadline")
+    view = {
         "id": doc["_id"],
         "district": doc["district"],
+        "kind": doc.get("kind", "issue"),
         "category": doc["category"],
         "title": doc["title"],
         "description": doc["description"],
+        "attributes": doc.get("attributes", {}),
+        "media": doc.get("media", []),
+        "location": doc.get("location"),
+        "address": doc.get("address"),
         "building_id": doc["building_id"],
         "resident_id": doc["resident_id"],
         "status": doc["status"],
@@ -28,9 +42,22 @@ def petition_view(doc):
         "handler_id": doc.get("handler_id"),
         "resolved_by": doc.get("resolved_by"),
         "resolution": doc.get("resolution"),
+        "resolution_media": doc.get("resolution_media", []),
         "rating": doc.get("rating"),
         "comment": doc.get("comment"),
+        "due_at": _time(deadline["due_at"]) if deadline else None,
+        "deadline": deadline["kind"] if deadline else None,
+        "overdue": is_overdue(doc, now or utcnow()),
+        "followers": doc.get("followers", []),
+        "merged_into": doc.get("merged_into"),
+        "linked_from": doc.get("linked_from"),
+        "follow_up": _follow_up(doc.get("follow_up")),
         "timeline": [dict(entry, at=_time(entry["at"])) for entry in doc["timeline"]],
         "created_at": _time(doc["created_at"]),
         "updated_at": _time(doc["updated_at"]),
     }
+    if duplicates is not None:
+        view["possible_duplicates"] = [
+            {"id": d["_id"], "title": d["title"], "status": d["status"], "created_at": _time(d["created_at"])}
+            for d in duplicates]
+    return view

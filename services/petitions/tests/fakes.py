@@ -7,9 +7,20 @@ BUILDINGS = {
     "b29": ["hb", "hebian", "wenchang", "wenchang-g1", "b29"],
 }
 CATEGORIES = [
-    {"category": "streetlight", "department_id": "chengjian", "department_name": "镇城建办"},
-    {"category": "slope", "department_id": "chengjian", "department_name": "镇城建办"},
-    {"category": "security", "department_id": "zonghe", "department_name": "镇综治办"},
+    {"category": "streetlight", "name": "路灯损坏", "department_id": "chengjian", "department_name": "镇城建办",
+     "kind": "issue", "fields": [
+         {"code": "location_type", "name": "位置", "type": "single_choice", "required": False,
+          "choices": [{"key": "stairwell", "name": "楼道"}, {"key": "road", "name": "道路"}]},
+         {"code": "lamp_count", "name": "不亮的灯数", "type": "number", "required": False}]},
+    {"category": "slope", "name": "边坡滑坡", "department_id": "chengjian", "department_name": "镇城建办",
+     "kind": "issue", "fields": []},
+    {"category": "security", "name": "治安", "department_id": "zonghe", "department_name": "镇综治办",
+     "kind": "issue", "fields": [
+         {"code": "kinds", "name": "类型", "type": "multiple_choice", "required": True,
+          "choices": [{"key": "theft", "name": "盗窃"}, {"key": "fight", "name": "纠纷"}]},
+         {"code": "floor", "name": "楼层", "type": "string", "required": False}]},
+    {"category": "help_errand", "name": "求助·生活帮办", "department_id": None, "department_name": None,
+     "kind": "help", "fields": []},
 ]
 
 

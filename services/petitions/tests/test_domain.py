@@ -11,8 +11,9 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 PATH = ["hb", "hebian", "wenchang", "wenchang-g1", "b28"]
 
 
-def person(user_id, *roles, scope=None, department=None, district="hb"):
-    return AuthContext(user_id=user_id, district=district, roles=roles, scope=scope, department=department)
+def person(user_id, *roles, scope=None, department=None, district="hb", community=None):
+    return AuthContext(user_id=user_id, district=district, roles=roles, scope=scope, department=department,
+                       community=community)
 
 
 OWNER = person("wenxiaohua", "resident", scope="b28")
@@ -25,8 +26,13 @@ OTHER_COMMUNITY = person("zhaoshuji", "community_staff", scope="yanjinghe")
 DEPARTMENT = person("chengjian1", "department_staff", department="chengjian")
 OTHER_DEPARTMENT = person("gongdian1", "department_staff", department="gongdian")
 ADMIN = person("hbadmin", "district_admin", scope="hb")
+PARTY = person("wcparty", "party_member", "resident", scope="b29", community="wenchang")
+PARTY2 = person("wcparty2", "party_member", scope="wenchang", community="wenchang")
+OTHER_PARTY = person("yjparty", "party_member", scope="yanjinghe", community="yanjinghe")
 
 STATES = {
+    "submitted@party": ("submitted", "party", None),
+    "in_progress@party": ("in_progress", "party", None),
     "submitted@grid": ("submitted", "grid", None),
     "in_progress@grid": ("in_progress", "grid", None),
     "escalated@community": ("escalated", "community", None),
@@ -36,6 +42,7 @@ STATES = {
     "resolved": ("resolved", "department", "chengjian"),
     "closed": ("closed", "department", "chengjian"),
     "withdrawn": ("withdrawn", "grid", None),
+    "merged": ("merged", "grid", None),
 }
 
 PAYLOADS = {
@@ -43,10 +50,19 @@ PAYLOADS = {
     "escalate": {"reason": "需要社区协调"}, "return": {"reason": "不属于本部门职责"},
     "dispatch": {"department_id": "chengjian"}, "resolve": {"note": "已修复路灯"},
     "rate": {"score": 5, "comment": "很满意"},
+    "merge": {"into": "hb-000001"},
 }
 
 # (state, action, actor) -> (status, level) after; everything not listed is illegal.
 LEGAL = {
+    ("submitted@party", "claim", "PARTY"): ("in_progress", "party"),
+    ("submitted@party", "claim", "PARTY2"): ("in_progress", "party"),
+    ("in_progress@party", "resolve", "PARTY"): ("resolved", "party"),
+    ("in_progress@party", "escalate", "PARTY"): ("submitted", "grid"),
+    **{(state, "merge", actor): ("merged", STATES[state][1])
+       for state in ("submitted@grid", "in_progress@grid") for actor in ("LEADER", "GRID_WORKER")},
+    **{(state, "merge", "COMMUNITY"): ("merged", "community")
+       for state in ("escalated@community", "in_progress@community")},
     ("submitted@grid", "claim", "LEADER"): ("in_progress", "grid"),
     ("submitted@grid", "claim", "GRID_WORKER"): ("in_progress", "grid"),
     ("submitted@grid", "escalate", "LEADER"): ("escalated", "community"),
@@ -65,7 +81,7 @@ LEGAL = {
     ("in_progress@department", "resolve", "DEPARTMENT"): ("resolved", "department"),
     ("resolved", "rate", "OWNER"): ("closed", "department"),
     **{(state, "withdraw", "OWNER"): ("withdrawn", STATES[state][1])
-       for state in ("submitted@grid", "in_progress@grid", "escalated@community",
+       for state in ("submitted@party", "in_progress@party", "submitted@grid", "in_progress@grid", "escalated@community",
                      "in_progress@community", "dispatched@department", "in_progress@department")},
 }
 
@@ -73,7 +89,7 @@ LEGAL = {
 ROLE_HOLDER = {
     "claim": "LEADER", "escalate": "GRID_WORKER", "dispatch": "COMMUNITY",
     "accept": "DEPARTMENT", "return": "DEPARTMENT", "resolve": "GRID_WORKER",
-    "rate": "OWNER", "withdraw": "OWNER",
+    "rate": "OWNER", "withdraw": "OWNER", "merge": "LEADER",
 }
 ACTORS = {name: value for name, value in globals().items() if isinstance(value, AuthContext)}
 
@@ -85,7 +101,9 @@ def petition_in(state):
         "description": "", "building_id": "b28", "path": PATH, "resident_id": "wenxiaohua",
         "status": status, "level": level, "department_id": department,
         "departments": [department] if department else [], "suggested_department_id": "chengjian",
-        "handler_id": None, "resolved_by": "chengjian1" if status in ("resolved", "closed") else None,
+        "kind": "help" if level == "party" else "issue",
+        "handler_id": "wcparty" if state == "in_progress@party" else None,
+        "resolved_by": "chengjian1" if status in ("resolved", "closed") else None,
         "rating": None, "comment": None, "timeline": [], "created_at": NOW, "updated_at": NOW,
         "version": 3,
     }

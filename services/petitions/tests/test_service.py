@@ -1,4 +1,7 @@
 """The petitions service on the real broker: RPC in, events out through the outbox."""
+from datetime import datetime, timedelta, timezone
+
+import eventlet
 import pytest
 from nameko.events import event_handler
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
@@ -20,6 +23,10 @@ class Listener:
 
     @event_handler("petitions", "petition_escalated")
     def handle_petition_escalated(self, payload):
+        Listener.seen.append(payload)
+
+    @event_handler("petitions", "petition_overdue")
+    def handle_petition_overdue(self, payload):
         Listener.seen.append(payload)
 
 
@@ -92,3 +99,38 @@ def test_relay_publishes_what_a_write_left_pending(petitions, listener):
             relay()
     assert Listener.seen[-1]["event_id"] == pending["event_id"]
     assert store.db.petitions.find_one({"_id": created["id"]})["outbox"] == []
+
+
+def test_two_replicas_act_once_per_deadline(container_factory, service_config, listener):
+    """Both replicas scan at the same moment; each deadline is acted on, and raised, once."""
+    now = [datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)]
+    fake = FakeDirectory()
+    replicas = []
+    for _ in range(2):
+        container = container_factory(PetitionsService, service_config)
+        grid, clock = replace_dependencies(container, "grid", "clock")
+        grid.locate_building.side_effect = fake.locate_building
+        grid.list_categories.side_effect = fake.list_categories
+        clock.side_effect = lambda: now[0]
+        container.start()
+        replicas.append(container)
+    with entrypoint_hook(replicas[0], "submit", context_data=RESIDENT) as submit:
+        created = submit({"category": "streetlight", "title": "28栋路灯不亮"})
+    assert created["due_at"] == "2026-11-23T08:00:00.000+00:00" and created["deadline"] == "claim"
+
+    now[0] += timedelta(hours=25)
+    with entrypoint_waiter(listener, "handle_petition_escalated", timeout=10):
+        def scan(container):
+            with entrypoint_hook(container, "scan_overdue") as hook:
+                hook()
+        threads = [eventlet.spawn(scan, c) for c in replicas]
+        for thread in threads:
+            thread.wait()
+    eventlet.sleep(0.5)  # let any second relay of the same event arrive before counting
+    overdue = {e["event_id"] for e in Listener.seen if e["type"] == "petition_overdue"}
+    escalated = {e["event_id"] for e in Listener.seen if e["type"] == "petition_escalated"}
+    assert len(overdue) == 1 and len(escalated) == 1
+    with entrypoint_hook(replicas[1], "get", context_data=RESIDENT) as get:
+        petition = get(created["id"])
+    assert (petition["status"], petition["level"]) == ("escalated", "community")
+    assert [e["actor"] for e in petition["timeline"]].count("system") == 1

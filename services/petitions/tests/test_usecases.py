@@ -20,7 +20,7 @@ def repo(open_db):
 def submit(repo, **fields):
     body = {"category": "streetlight", "title": "28栋路灯不亮", "description": "楼道口路灯坏了三天"}
     body.update(fields)
-    return usecases.submit(repo, FakeDirectory(), OWNER, body)
+    return usecases.submit(repo, FakeDirectory(), OWNER, body)[0]
 
 
 def outbox(repo, petition_id):
