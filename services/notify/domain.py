@@ -2,14 +2,16 @@
 
 Plain functions of a pymongo-like ``db``; the people come from a ``directory``
 (the grid service in production, a fake in tests) with two methods:
-``responsible_for_building(district, building_id)`` and
-``department_staff(district, department_id)``.
+``responsible_for_building(district, building_id)`` (building leaders, grid
+workers, party members, community staff, district admins: a missing list is
+nobody) and ``department_staff(district, department_id)``.
 """
 import logging
 import uuid
 
 from pymongo import DESCENDING
 
+from civicgrid.auth import SYSTEM
 from civicgrid.errors import NotFound
 from civicgrid.events import isoformat, utcnow
 from civicgrid.idempotency import insert_once
@@ -22,9 +24,23 @@ log = logging.getLogger(__name__)
 
 
 # Audiences: each returns (audience, [user ids]) for one event ----------------
+# The audience names the text (templates.TEMPLATES); some audiences read a
+# variant chosen by the event (who acted, the rating, the level reached).
+
+
+def _by_system(event):
+    return event["actor"]["role"] == SYSTEM
+
 
 def _resident(event, directory):
-    return "resident", [event["data"].get("resident_id")]
+    """The resident and the petition's followers (residents of merged duplicates) read the same text."""
+    data = event["data"]
+    audience = "resident"
+    if event["type"] == "petition_escalated" and data.get("level") == "grid":
+        audience = "resident_grid"
+    elif event["type"] == "petition_closed" and data.get("rating") is None:
+        audience = "resident_unrated"
+    return audience, [data.get("resident_id"), *(data.get("followers") or [])]
 
 
 def _responsible(event, directory, *roles):
@@ -39,11 +55,26 @@ def _responsible(event, directory, *roles):
 
 
 def _building(event, directory):
-    return "building", _responsible(event, directory, "building_leaders", "grid_workers")
+    audience = "building"
+    if event["type"] == "petition_escalated" and _by_system(event):
+        audience = "building_unclaimed"
+    return audience, _responsible(event, directory, "building_leaders", "grid_workers")
+
+
+def _party(event, directory):
+    # 居民吹哨，党员报到: the party members registered with the building's community
+    return "party", _responsible(event, directory, "party_members")
 
 
 def _community(event, directory):
-    return "community", _responsible(event, directory, "community_staff")
+    audience = "community"
+    if event["type"] == "petition_escalated" and _by_system(event):
+        audience = "community_overdue"
+    return audience, _responsible(event, directory, "community_staff")
+
+
+def _district(event, directory):
+    return "district", _responsible(event, directory, "district_admins")
 
 
 def _department(event, directory):
@@ -60,7 +91,9 @@ def _department(event, directory):
 
 def _handler(event, directory):
     data = event["data"]
-    audience = "handler" if data.get("rating") is not None else "handler_unrated"
+    audience = "handler"
+    if event["type"] == "petition_closed" and data.get("rating") is None:
+        audience = "handler_unrated"
     return audience, [data.get("handler_id")]
 
 
@@ -68,24 +101,44 @@ def _awardee(event, directory):
     return "awardee", [event["data"].get("user_id")]
 
 
+def by_level(field, audiences, otherwise):
+    """Audiences chosen by a level the event's data names (``level``, ``overdue_level``)."""
+    def choose(event):
+        return audiences.get(event["data"].get(field), otherwise)
+    return choose
+
+
 AUDIENCES = {
-    "petition_submitted": (_resident, _building),
+    "petition_submitted": by_level("level", {"party": (_resident, _party)}, (_resident, _building)),
     "petition_claimed": (_resident,),
-    "petition_escalated": (_resident, _community),
+    "petition_escalated": by_level("level", {"grid": (_resident, _building)}, (_resident, _community)),
     "petition_dispatched": (_resident, _department),
     "petition_accepted": (_resident,),
     "petition_returned": (_resident, _community),
     "petition_resolved": (_resident,),
     "petition_closed": (_resident, _handler),
     "petition_withdrawn": (_resident,),
+    # critical, for whoever is late and those above them, never the resident;
+    # a community (or a level this service does not know yet) is chased by the district
+    "petition_overdue": by_level("overdue_level", {
+        "party": (_handler, _building),
+        "grid": (_handler, _building),
+        "department": (_department, _community),
+    }, (_community, _district)),
+    "petition_merged": (_resident,),
+    "follow_up_opened": (_community,),
+    "follow_up_recorded": (_resident,),
     "points_awarded": (_awardee,),
 }
 
 
 def recipients(event, directory):
     """[(user_id, audience)] without repeats; someone in two audiences gets the first one's text."""
+    audiences = AUDIENCES[event["type"]]
+    if callable(audiences):
+        audiences = audiences(event)
     seen = {}
-    for audience_of in AUDIENCES[event["type"]]:
+    for audience_of in audiences:
         audience, users = audience_of(event, directory)
         for user in users:
             if user and user not in seen:

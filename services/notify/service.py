@@ -79,6 +79,26 @@ class NotifyService:
     def handle_petition_withdrawn(self, event):
         return self._deliver(event)
 
+    @event_handler("petitions", "petition_overdue")
+    @idempotent
+    def handle_petition_overdue(self, event):
+        return self._deliver(event)
+
+    @event_handler("petitions", "petition_merged")
+    @idempotent
+    def handle_petition_merged(self, event):
+        return self._deliver(event)
+
+    @event_handler("petitions", "follow_up_opened")
+    @idempotent
+    def handle_follow_up_opened(self, event):
+        return self._deliver(event)
+
+    @event_handler("petitions", "follow_up_recorded")
+    @idempotent
+    def handle_follow_up_recorded(self, event):
+        return self._deliver(event)
+
     @event_handler("points", "points_awarded")
     @idempotent
     def handle_points_awarded(self, event):

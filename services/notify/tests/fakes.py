@@ -6,8 +6,16 @@ RESPONSIBLE = {
     "b28": {"district": "hb", "building_id": "b28",
             "path": ["hb", "hebian", "wenchang", "wenchang-g1", "b28"],
             "building_leaders": ["daiyunzhong"], "grid_workers": ["limin"],
+            "party_members": ["zhoudangyuan", "daiyunzhong"],
+            "community_staff": ["wangshuji", "limin"], "district_admins": ["hbadmin"]},
+    # as the grid service answered before party members were registered: no such list at all
+    "b30": {"district": "hb", "building_id": "b30",
+            "path": ["hb", "hebian", "wenchang", "wenchang-g1", "b30"],
+            "building_leaders": ["sunlouzhang"], "grid_workers": ["limin"],
             "community_staff": ["wangshuji", "limin"], "district_admins": ["hbadmin"]},
 }
+RESIDENT_ACTOR = {"id": "wenxiaohua", "role": "resident"}
+SYSTEM_ACTOR = {"id": "system", "role": "system"}
 DEPARTMENTS = {"chengjian": ["chengjian1", "chengjian2"]}
 
 
@@ -28,7 +36,7 @@ class FakeDirectory:
         return DEPARTMENTS[department_id]
 
 
-def petition_event(type_, building_id="b28", **data):
+def petition_event(type_, building_id="b28", actor=RESIDENT_ACTOR, **data):
     """A full envelope of a petition_* event, as the petitions service publishes it."""
     body = {
         "petition_id": "p1", "title": "28栋路灯不亮", "category": "streetlight",
@@ -38,7 +46,7 @@ def petition_event(type_, building_id="b28", **data):
         "rating": None, "comment": None, "reason": None, "note": None,
     }
     body.update(data)
-    return make_event(type_, "hb", {"id": "wenxiaohua", "role": "resident"}, body)
+    return make_event(type_, "hb", actor, body)
 
 
 def points_event(user_id="wenxiaohua", amount=2, balance=12, reason="petition_rated"):

@@ -7,7 +7,7 @@ from civicgrid.auth import issue_token
 from civicgrid.errors import Invalid, NotFound, Unauthorized
 from services.notify.service import NotifyService
 
-from .fakes import FakeDirectory, petition_event, points_event
+from .fakes import SYSTEM_ACTOR, FakeDirectory, petition_event, points_event
 
 
 def token(user, roles, scope=None):
@@ -16,6 +16,8 @@ def token(user, roles, scope=None):
 
 RESIDENT = token("wenxiaohua", ["resident"], scope="b28")
 LEADER = token("daiyunzhong", ["building_leader"], scope="b28")
+DEPARTMENT = token("chengjian1", ["department_staff"])
+COMMUNITY = token("wangshuji", ["community_staff"], scope="wenchang")
 
 
 @pytest.fixture
@@ -72,6 +74,19 @@ def test_points_awarded_from_the_points_service(notify, deliver):
 def test_closed_tells_the_handler_the_rating(notify, deliver):
     deliver("petitions", petition_event("petition_closed", rating=5, handler_id="daiyunzhong"))
     assert call(notify, "inbox", LEADER)["items"][0]["body"] == "您办理的诉求「28栋路灯不亮」获得5星评价"
+
+
+def test_an_overdue_department_is_told_and_so_is_the_community(notify, deliver, grid):
+    deliver("petitions", petition_event(
+        "petition_overdue", actor=SYSTEM_ACTOR, status="dispatched", level="department",
+        department_id="chengjian", overdue_level="department", deadline="accept"))
+    grid["proxy"].department_staff.assert_called_once_with("hb", "chengjian")
+    for caller in (DEPARTMENT, COMMUNITY):
+        item = call(notify, "inbox", caller)["items"][0]
+        assert (item["type"], item["title"]) == ("petition_overdue", "诉求超时")
+    assert call(notify, "inbox", DEPARTMENT)["items"][0]["body"] == "诉求「28栋路灯不亮」已超过接单时限，请尽快处理"
+    assert call(notify, "inbox", COMMUNITY)["items"][0]["body"] == "诉求「28栋路灯不亮」已超过接单时限"
+    assert call(notify, "inbox", RESIDENT)["total"] == 0
 
 
 def test_mark_read_is_for_the_recipient_only(notify, deliver):
