@@ -31,6 +31,9 @@ class ImportSchema(Schema):
                               metadata={"description": '[{"id","name","categories":[...]}]'})
     users = fields.List(fields.Dict(), load_default=list,
                         metadata={"description": '[{"username","password","name","roles":[...],"scope","department"}]'})
+    categories = fields.List(fields.Dict(), load_default=list,
+                             metadata={"description": '[{"category","name","description","department_id","kind",'
+                                                      '"fields":[{"code","name","type","required","choices"}]}]'})
 
 
 class ImportResultSchema(Schema):

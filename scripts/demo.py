@@ -44,7 +44,7 @@ def set_up(admin, demo):
     except ApiError as err:
         if err.status != 409:
             raise
-    counts = admin.post(f"/api/v1/districts/{code}/import", {k: demo[k] for k in ("nodes", "departments", "users")})
+    counts = admin.post(f"/api/v1/districts/{code}/import", {k: v for k, v in demo.items() if k != "district"})
     print(f"district {code} {demo['district']['name']}: {counts}")
 
 

@@ -4,6 +4,11 @@ Every problem is collected before anything is written, because an import that
 stops half-way leaves people pointing at nodes or departments that do not
 exist, and the administrator wants the whole list of mistakes in one go.
 Re-importing the same document is an update, so a demo can be loaded twice.
+
+Categories come two ways: a department's own ``categories`` list (a basic
+category: its code as name, kind issue, no fields) and the top-level
+``categories`` section of full definitions (Open311-style service definitions).
+A category in both must name the same department.
 """
 from dataclasses import dataclass, field
 
@@ -15,7 +20,7 @@ from civicgrid.auth import ROLES
 from civicgrid.errors import Conflict, Invalid
 from civicgrid.events import make_event, utcnow
 
-from .schemas import DepartmentIn, NodeIn, UserIn
+from .schemas import CategoryIn, DepartmentIn, NodeIn, UserIn
 
 DISTRICT = "district"
 # A parent or scope that names an entry which is itself broken: already reported once.
@@ -36,11 +41,12 @@ SCOPE_KINDS = {
     "grid_worker": ("grid", "microgrid"),
     "grid_leader": ("grid", "microgrid"),
     "community_staff": ("community",),
-    "party_member": ("community",),
+    # 党员报到: a party member lives in a building or registers straight with a community
+    "party_member": ("building", "community"),
     "district_admin": (DISTRICT,),
 }
 
-SECTIONS = ("nodes", "departments", "users")
+SECTIONS = ("nodes", "departments", "users", "categories")
 
 
 def _either(kinds):
@@ -75,6 +81,8 @@ class Plan:
     """What a checked document will write."""
     nodes: list = field(default_factory=list)
     departments: list = field(default_factory=list)
+    # {"category", "department_id", "definition"}; definition is None for a basic category
+    # named only in a department's list, whose stored definition the import leaves alone
     categories: list = field(default_factory=list)
     users: list = field(default_factory=list)
 
@@ -98,7 +106,7 @@ def _load(schema, raw, key, problems):
 
 def _sections(document, problems):
     if not isinstance(document, dict):
-        problems.add("document", "must be an object with nodes, departments and users")
+        problems.add("document", "must be an object with nodes, departments, users and categories")
         return {name: [] for name in SECTIONS}
     for name in document:
         if name not in SECTIONS:
@@ -131,9 +139,10 @@ class _Importer:
                                   for c in db.categories.find({"district": code})}
         names = _strings(sections["users"], "username")
         self.stored_users = {u["username"]: u for u in db.users.find(
-            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1})}
+            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1, "party_community": 1})}
         self.nodes = {}         # id -> (index, loaded entry or None when broken)
         self.departments = {}   # id -> (index, loaded entry or None when broken)
+        self.defined = {}       # category -> (index, loaded definition or None when broken)
         self.users = []         # loaded entries that passed every check of their own
 
     # -- nodes ---------------------------------------------------------------
@@ -220,10 +229,57 @@ class _Importer:
                     self.problems.add(f"departments[{i}].categories",
                                       f"category {category!r} already belongs to department {owner!r}")
                 # A department in this document gives up whatever it no longer lists;
-                # one left out keeps its categories.
-                elif stored and stored != dept_id and stored not in self.departments:
+                # one left out keeps its categories. A full definition in this document
+                # says where the category goes: checked against the lists below.
+                elif (stored and stored != dept_id and stored not in self.departments
+                      and category not in self.defined):
                     self.problems.add(f"departments[{i}].categories",
                                       f"category {category!r} already belongs to department {stored!r}")
+        self.owners = owners
+
+    # -- categories ----------------------------------------------------------
+
+    def load_categories(self):
+        """Full definitions, loaded before the departments so that their lists can defer to them."""
+        for i, raw in enumerate(self.sections["categories"]):
+            key = f"categories[{i}]"
+            entry, ok = _load(CategoryIn(), raw, key, self.problems)
+            category = entry.get("category")
+            if category is None:
+                continue
+            if category in self.defined:
+                self.problems.add(f"{key}.category", f"duplicate category {category!r}")
+                continue
+            self.defined[category] = (i, entry if ok else None)
+
+    def check_categories(self):
+        for category, (i, entry) in self.defined.items():
+            if entry is None:
+                continue
+            dept_id = entry["department_id"]
+            if dept_id is not None and dept_id not in self.departments \
+                    and dept_id not in self.stored_departments:
+                self.problems.add(f"categories[{i}].department_id", f"unknown department {dept_id!r}")
+            owner = self.owners.get(category)
+            if owner is not None and owner != dept_id:
+                self.problems.add(f"categories[{i}].department_id",
+                                  f"category {category!r} is listed by department {owner!r}: "
+                                  f"both places must name the same department")
+
+    def planned_categories(self, departments):
+        """Every category the document names, and each department's categories after the import."""
+        out = {}
+        for dept in departments:
+            for category in dept["categories"]:
+                out[category] = {"category": category, "department_id": dept["id"], "definition": None}
+        for category, (_, entry) in self.defined.items():
+            out[category] = {"category": category, "department_id": entry["department_id"],
+                             "definition": entry}
+        for dept in departments:
+            dept["categories"] = list(dict.fromkeys(
+                dept["categories"] + [c for c, (_, e) in self.defined.items()
+                                      if e["department_id"] == dept["id"]]))
+        return list(out.values())
 
     # -- users ---------------------------------------------------------------
 
@@ -252,6 +308,11 @@ class _Importer:
             if "department" in entry:
                 self._check_department(key, roles, entry["department"])
             if ok:
+                stored = self.stored_users.get(username) or {}
+                # Registered with a community through the API (党员报到): the set-up document
+                # does not know of it, and importing it again must not undo it.
+                if stored.get("party_community") and "party_member" not in roles:
+                    roles = roles + ["party_member"]
                 self.users.append({**entry, "roles": roles, "scope": scope})
 
     def _check_scope(self, key, roles, entry):
@@ -286,15 +347,35 @@ class _Importer:
 
     # -- all -----------------------------------------------------------------
 
+    def communities(self, memo):
+        """Each user's community: the community node among their scope and its ancestors."""
+        paths = {}
+        for user in self.users:
+            scope = user["scope"]
+            if scope in self.nodes:
+                paths[scope] = self._path(scope, memo)
+            elif scope in self.stored_nodes:
+                paths[scope] = self.stored_nodes[scope]["path"]
+        types = {node_id: entry["type"] for node_id, (_, entry) in self.nodes.items()}
+        missing = {n for path in paths.values() for n in path if n not in types and n != self.code}
+        types.update({n["id"]: n["type"] for n in self.db.nodes.find(
+            {"district": self.code, "id": {"$in": sorted(missing)}}, {"id": 1, "type": 1})})
+        for user in self.users:
+            path = paths.get(user["scope"], [])
+            user["community"] = next((n for n in reversed(path) if types.get(n) == "community"), None)
+
     def plan(self):
         self.check_nodes()
+        self.load_categories()
         self.check_departments()
+        self.check_categories()
         self.check_users()
         self.problems.raise_any()
         memo = {}
         nodes = [{**entry, "path": self._path(node_id, memo)} for node_id, (_, entry) in self.nodes.items()]
         departments = [entry for _, entry in self.departments.values()]
-        categories = [(c, d["id"]) for d in departments for c in d["categories"]]
+        categories = self.planned_categories(departments)
+        self.communities(memo)
         return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users)
 
 
@@ -317,15 +398,25 @@ def apply(db, code, plan, now=None):
                       "path": node["path"], "updated_at": now},
              "$setOnInsert": {"created_at": now}}, upsert=True)
     for dept in plan.departments:
+        # A department's categories are read from the catalogue itself (categories move with
+        # put_category), so the department keeps no list of its own that could go stale.
         db.departments.update_one(
             {"district": code, "id": dept["id"]},
-            {"$set": {"name": dept["name"], "categories": dept["categories"], "updated_at": now},
+            {"$set": {"name": dept["name"], "updated_at": now},
+             "$unset": {"categories": ""},
              "$setOnInsert": {"created_at": now}}, upsert=True)
         db.categories.delete_many(
             {"district": code, "department_id": dept["id"], "category": {"$nin": dept["categories"]}})
-    for category, dept_id in plan.categories:
-        db.categories.update_one({"district": code, "category": category},
-                                 {"$set": {"department_id": dept_id}}, upsert=True)
+    for category in plan.categories:
+        definition = category["definition"]
+        if definition is None:
+            # Named only in a department's list: a basic category, unless it is defined already.
+            update = {"$set": {"department_id": category["department_id"]},
+                      "$setOnInsert": {**basic_definition(category["category"]), "created_at": now}}
+        else:
+            update = {"$set": {**stored_definition(definition), "updated_at": now},
+                      "$setOnInsert": {"created_at": now}}
+        db.categories.update_one({"district": code, "category": category["category"]}, update, upsert=True)
     for user in plan.users:
         try:
             # Filtering on the district too: a username another district took meanwhile
@@ -333,13 +424,28 @@ def apply(db, code, plan, now=None):
             db.users.update_one(
                 {"username": user["username"], "district": code},
                 {"$set": {"password_hash": hashes[user["username"]], "name": user["name"],
-                          "roles": user["roles"], "scope": user["scope"],
+                          "roles": user["roles"], "scope": user["scope"], "community": user["community"],
                           "department": user["department"], "updated_at": now},
                  "$setOnInsert": {"created_at": now}}, upsert=True)
         except DuplicateKeyError:
             raise Conflict(f"username {user['username']!r} was taken by another district during "
                            "this import; remove it and import again",
                            {"username": user["username"]})
+
+
+def basic_definition(category):
+    """What a category named only in a department's list starts as."""
+    return {"name": category, "description": "", "kind": "issue", "fields": []}
+
+
+def stored_definition(definition):
+    """The stored fields of a loaded definition (``CategoryIn``), in a stable shape."""
+    return {"name": definition["name"], "description": definition["description"],
+            "department_id": definition["department_id"], "kind": definition["kind"],
+            "fields": [{"code": f["code"], "name": f["name"], "type": f["type"],
+                        "required": f["required"], "description": f["description"],
+                        "choices": [{"key": c["key"], "name": c["name"]} for c in f["choices"]]}
+                       for f in definition["fields"]]}
 
 
 def events(code, auth, plan):

@@ -1,4 +1,4 @@
-"""Grid service entrypoints: districts, their hierarchy, people and departments.
+"""Grid service entrypoints: districts, their hierarchy, people, departments and the catalogue.
 
 Every method delegates to domain.py, which checks who is asking.
 """
@@ -45,6 +45,17 @@ class GridService:
         return domain.authenticate(self.db, username, password)
 
     @rpc
+    def register_party_member(self, district, username, community=None):
+        member, events = domain.register_party_member(self.db, self.auth, district, username, community)
+        for event in events:
+            self.dispatch(event["type"], event)
+        return member
+
+    @rpc
+    def party_members(self, district, community):
+        return domain.party_members(self.db, self.auth, district, community)
+
+    @rpc
     def locate_building(self, district, building_id):
         return domain.locate_building(self.db, self.auth, district, building_id)
 
@@ -71,3 +82,11 @@ class GridService:
     @rpc
     def list_categories(self, district):
         return domain.list_categories(self.db, self.auth, district)
+
+    @rpc
+    def get_category(self, district, category):
+        return domain.get_category(self.db, self.auth, district, category)
+
+    @rpc
+    def put_category(self, district, category, definition):
+        return domain.put_category(self.db, self.auth, district, category, definition)

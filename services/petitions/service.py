@@ -14,8 +14,7 @@ from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import usecases
-from .department_commands import DepartmentCommands
+from . import department_commands, usecases
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
@@ -25,7 +24,8 @@ log = logging.getLogger(__name__)
 OVERDUE_SCAN_SECONDS = float(os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS", "30"))
 
 
-class PetitionsService(DepartmentCommands):
+# the mixin is reached through its module: `nameko run` would take a class in this namespace for a service
+class PetitionsService(department_commands.DepartmentCommands):
     name = "petitions"
 
     db = Store(indexes=create_indexes)

@@ -19,12 +19,32 @@ def amqp_uri():
         yield uri
 
 
+class MovableClock:
+    """Moves the platform's time forward: every process reads the offset file on each call."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0.0
+        path.write_text("0")
+
+    def advance(self, hours):
+        self.offset += hours * 3600
+        self.path.write_text(str(self.offset))
+
+
 @pytest.fixture(scope="session")
-def platform(amqp_uri, tmp_path_factory):
+def clock(tmp_path_factory):
+    return MovableClock(tmp_path_factory.mktemp("clock") / "offset")
+
+
+@pytest.fixture(scope="session")
+def platform(amqp_uri, tmp_path_factory, clock):
     """With MONGO_URI set, the run gets databases of its own and drops them afterwards."""
     log = tmp_path_factory.mktemp("platform") / "platform.log"
     prefix = "e2e_" + uuid.uuid4().hex[:8]
-    platform = Platform(amqp_uri, log_path=str(log), env={"MONGO_DB_PREFIX": prefix}).start()
+    env = {"MONGO_DB_PREFIX": prefix, "CIVICGRID_CLOCK_FILE": str(clock.path),
+           "CIVICGRID_OVERDUE_SCAN_SECONDS": "0.3"}
+    platform = Platform(amqp_uri, log_path=str(log), env=env).start()
     yield platform
     platform.stop()
     drop_databases(prefix)
@@ -61,7 +81,7 @@ def second_district():
 @pytest.fixture(scope="session")
 def districts(admin, demo_district):
     admin.post("/api/v1/districts", demo_district["district"], expect=201)
-    body = {k: demo_district[k] for k in ("nodes", "departments", "users")}
+    body = {k: v for k, v in demo_district.items() if k != "district"}
     counts = admin.post("/api/v1/districts/hb/import", body)
     assert counts["users"] == len(demo_district["users"])
     admin.post("/api/v1/districts", {"code": "qj", "name": "綦江区（演示）"}, expect=201)
@@ -74,7 +94,8 @@ def users(platform, districts):
     """A signed-in client per demo user, by username."""
     anonymous = Client(platform.url)
     names = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1",
-             "wc-secretary", "cj-clerk", "zz-clerk", "hb-admin", "qj-resident", "qj-leader"]
+             "wc-secretary", "cj-clerk", "zz-clerk", "hb-admin", "wc-party1", "wc-party2",
+             "qj-resident", "qj-leader"]
     return {name: anonymous.login(name, PASSWORD) for name in names}
 
 

@@ -10,6 +10,7 @@ from services.grid.service import GridService
 
 ADMIN_TOKEN = issue_token("admin", None, ["platform_admin"])[0]
 HB_ADMIN_TOKEN = issue_token("hbadmin", "hb", ["district_admin"], scope="hb")[0]
+WC_STAFF_TOKEN = issue_token("zhangsq", "hb", ["community_staff"], scope="wenchang", community="wenchang")[0]
 OUTSIDER_TOKEN = issue_token("someone", "xs", ["resident"], scope="x1")[0]
 
 DOCUMENT = {
@@ -23,6 +24,13 @@ DOCUMENT = {
     "users": [{"username": "daiyunzhong", "password": "secret1", "name": "代云中",
                "roles": ["building_leader"], "scope": "b28"}],
 }
+
+CATEGORIES = [
+    {"category": "streetlight", "name": "路灯损坏", "department_id": "chengjian", "fields": [
+        {"code": "location_type", "name": "位置", "type": "single_choice", "required": True,
+         "choices": [{"key": "stairwell", "name": "楼道"}, {"key": "road", "name": "道路"}]}]},
+    {"category": "help_errand", "name": "求助·生活帮办", "department_id": None, "kind": "help"},
+]
 
 
 class MemberListener:
@@ -82,3 +90,34 @@ def test_errors_cross_the_broker_as_their_own_class(grid, service_config):
             proxy.import_district("hb", document)
     assert set(err.value.errors) == {"users[0].username", "users[0].password",
                                      "users[0].name", "users[0].roles"}
+
+
+def test_catalogue_and_party_members_over_the_broker(grid, container_factory, service_config):
+    listener = container_factory(MemberListener, service_config)
+    listener.start()
+    call(grid, "import_district", ADMIN_TOKEN, "hb", {**DOCUMENT, "categories": CATEGORIES})
+
+    def for_party_member(worker_ctx, result, exc_info):
+        return result is not None and "party_member" in result["data"]["roles"]
+
+    with ServiceRpcProxy("grid", service_config, context_data={"auth_token": WC_STAFF_TOKEN}) as proxy:
+        categories = proxy.list_categories("hb")
+        assert [c["category"] for c in categories] == ["help_errand", "slope", "streetlight"]
+        assert categories[2]["fields"][0]["choices"] == CATEGORIES[0]["fields"][0]["choices"]
+        assert categories[0]["department_id"] is None and categories[0]["kind"] == "help"
+        with entrypoint_waiter(listener, "on_member_assigned", callback=for_party_member, timeout=10) as waited:
+            member = proxy.register_party_member("hb", "daiyunzhong")
+        assert member == {"user_id": "daiyunzhong", "name": "代云中",
+                          "roles": ["building_leader", "party_member"], "community": "wenchang"}
+        assert proxy.party_members("hb", "wenchang") == ["daiyunzhong"]
+        with pytest.raises(Forbidden):
+            proxy.put_category("hb", "noise", {"name": "噪音", "department_id": "chengjian"})
+    assert waited.get()["actor"] == {"id": "zhangsq", "role": "community_staff"}
+    with ServiceRpcProxy("grid", service_config, context_data={"auth_token": HB_ADMIN_TOKEN}) as proxy:
+        with pytest.raises(Invalid) as err:
+            proxy.put_category("hb", "noise", {"name": "噪音", "department_id": "chengjian",
+                                               "fields": [{"code": "src", "name": "来源", "type": "single_choice"}]})
+        assert list(err.value.errors) == ["fields[0].choices"]
+        assert proxy.put_category("hb", "noise", {"name": "噪音", "department_id": "chengjian"})["kind"] == "issue"
+    claims = call(grid, "authenticate", None, "daiyunzhong", "secret1")
+    assert (claims["community"], claims["roles"]) == ("wenchang", ["building_leader", "party_member"])
