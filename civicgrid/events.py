@@ -88,6 +88,7 @@ class MemberAssignedData(Schema):
     roles = fields.List(fields.String(), required=True)
     scope = fields.String(allow_none=True, load_default=None)
     department_id = fields.String(allow_none=True, load_default=None)
+    community = fields.String(allow_none=True, load_default=None)
 
 
 class DepartmentRegisteredData(Schema):
