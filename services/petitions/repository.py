@@ -60,6 +60,12 @@ class PetitionRepository:
             raise Conflict("the petition changed meanwhile: reload it and try again",
                            {"petition_id": [before["_id"]]})
 
+    def add_followers(self, petition_id, followers, entry):
+        """Followers join whatever state the petition is in; the version moves so stale writers reload."""
+        self.collection.update_one(
+            {"_id": petition_id},
+            {"$addToSet": {"followers": {"$each": followers}}, "$push": {"timeline": entry}, "$inc": {"version": 1}})
+
     def page(self, selector, page, page_size, sort="newest"):
         total = self.collection.count_documents(selector)
         cursor = (self.collection.find(selector, {"outbox": 0}).sort(SORTS[sort])

@@ -116,9 +116,7 @@ def _join(repo, original, duplicate, auth, now):
     followers = sorted(set(original.get("followers", [])) | {duplicate["resident_id"]} | set(duplicate.get("followers", []))
                        - {original["resident_id"]})
     entry = domain.timeline_entry("merge", auth.user_id, "staff", now, f"合并 {duplicate['_id']}")
-    repo.collection.update_one(
-        {"_id": original["_id"]},
-        {"$addToSet": {"followers": {"$each": followers}}, "$push": {"timeline": entry}, "$inc": {"version": 1}})
+    repo.add_followers(original["_id"], followers, entry)
 
 
 def get(repo, auth, petition_id):
