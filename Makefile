@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test demo bench clean
+.PHONY: install run test demo bench clean provision-department
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ test: install
 
 demo: install
 	$(PY) scripts/demo.py
+
+# make provision-department DISTRICT=hb DEPARTMENT=chengjian  (password: $$CIVICGRID_DEPARTMENT_PASSWORD,
+# else an existing user keeps theirs, or one is generated and printed once)
+provision-department: install
+	@test -n "$(DISTRICT)" -a -n "$(DEPARTMENT)" || { echo "usage: make provision-department DISTRICT=hb DEPARTMENT=chengjian"; exit 2; }
+	$(PY) -m civicgrid.provision department --district $(DISTRICT) --department $(DEPARTMENT)
 
 bench: install
 	$(PY) bench/loop.py

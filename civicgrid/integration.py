@@ -16,6 +16,7 @@ commands, ``examples/department_subscriber.py`` is a department's side.
 import re
 
 from kombu import Exchange
+from nameko.messaging import Publisher
 
 from .errors import Invalid
 
@@ -120,3 +121,22 @@ def exact_pattern(*names):
     """The regex (RabbitMQ vhost permissions) matching exactly these resource names."""
     alternatives = "|".join(re.escape(name) for name in names)
     return f"^({alternatives})$" if len(names) > 1 else f"^{alternatives}$"
+
+
+# -- publishing to departments -------------------------------------------------
+
+class IntegrationPublisher(Publisher):
+    """A nameko ``Publisher`` for messages that leave the platform.
+
+    nameko copies the worker's context data into the headers of everything it
+    publishes (``nameko.auth_token``, ``nameko.call_id_stack``...): inside the
+    platform that is how the caller's JWT travels, but a department must never
+    receive a resident's or the service's token. This publisher sends no
+    context headers; messages stay persistent, with publisher confirms.
+    """
+
+    def __init__(self, exchange=INTEGRATION_EXCHANGE, **options):
+        super().__init__(exchange=exchange, **options)
+
+    def get_message_headers(self, worker_ctx):
+        return {}

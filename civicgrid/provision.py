@@ -214,7 +214,8 @@ def main(argv=None):
                                       allow_bindings=args.allow_bindings)
     except Exception as exc:  # one clear line, not a traceback
         message = getattr(exc, "message", None) or str(exc)
-        print(f"provision failed: {message}", file=sys.stderr)
+        details = getattr(exc, "errors", None)
+        print(f"provision failed: {message}" + (f" {details}" if details else ""), file=sys.stderr)
         return 1
     print(_summary(result))
     return 0

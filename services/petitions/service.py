@@ -3,13 +3,12 @@ import logging
 import os
 
 from nameko.events import EventDispatcher
-from nameko.messaging import Publisher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
-from civicgrid.integration import INTEGRATION_EXCHANGE, integration_key
+from civicgrid.integration import IntegrationPublisher, integration_key
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
@@ -32,7 +31,8 @@ class PetitionsService(department_commands.DepartmentCommands):
     auth = Auth()
     clock = Clock()
     dispatch = EventDispatcher()
-    integration = Publisher(exchange=INTEGRATION_EXCHANGE)
+    # no nameko context headers: a department must never receive anyone's token
+    integration = IntegrationPublisher()
     grid = RpcProxy("grid")
 
     @rpc
