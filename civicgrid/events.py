@@ -82,6 +82,35 @@ class PointsAwardedData(Schema):
     title = fields.String(allow_none=True, load_default=None)
 
 
+class ActivityCancelledData(Schema):
+    activity_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    starts_at = fields.String(required=True)
+    attendees = fields.List(fields.String(), required=True)  # everyone signed up: they must hear
+    reason = fields.String(allow_none=True, load_default=None)
+
+
+class ClaimDecidedData(Schema):
+    claim_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    title = fields.String(required=True)
+    points = fields.Integer(required=True)  # 0 when rejected
+    reason = fields.String(allow_none=True, load_default=None)
+
+
+class OrderData(Schema):
+    order_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    community = fields.String(required=True)
+    item_id = fields.String(required=True)
+    item_name = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    status = fields.String(required=True)
+    reason = fields.String(allow_none=True, load_default=None)  # why cancelled: resident, staff, expired
+
+
 class MemberAssignedData(Schema):
     user_id = fields.String(required=True)
     name = fields.String(required=True)
@@ -113,6 +142,12 @@ CATALOGUE = {
     "follow_up_opened": ("petitions", 1, FollowUpData),
     "follow_up_recorded": ("petitions", 1, FollowUpData),
     "points_awarded": ("points", 1, PointsAwardedData),
+    "activity_cancelled": ("points", 1, ActivityCancelledData),
+    "claim_approved": ("points", 1, ClaimDecidedData),
+    "claim_rejected": ("points", 1, ClaimDecidedData),
+    "points_redeemed": ("points", 1, OrderData),
+    "order_picked_up": ("points", 1, OrderData),
+    "order_cancelled": ("points", 1, OrderData),
     "member_assigned": ("grid", 1, MemberAssignedData),
     "department_registered": ("grid", 1, DepartmentRegisteredData),
 }
