@@ -126,6 +126,39 @@ class DepartmentRegisteredData(Schema):
     categories = fields.List(fields.String(), required=True)
 
 
+class ClaimSubmittedData(Schema):
+    """A resident declared a good deed (自主申报): it waits for the community's staff to decide."""
+    claim_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    category = fields.String(allow_none=True, load_default=None)
+
+
+class NotificationOutcomeData(Schema):
+    """A notice left the platform on one channel (webhook, sms, wechat), or finally could not."""
+    delivery_id = fields.String(required=True)
+    event_id = fields.String(required=True)  # the event (or broadcast, digest) the notice is about
+    event_type = fields.String(required=True)
+    channel = fields.String(required=True)
+    recipient = fields.String(required=True)  # a user id, or a webhook id
+    attempts = fields.Integer(required=True)
+    error = fields.String(allow_none=True, load_default=None)
+
+
+class BroadcastSentData(Schema):
+    """Community staff sent a notice to everyone in a building, grid or community (公示 / 楼栋群通知)."""
+    broadcast_id = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    target_kind = fields.String(required=True)
+    node_id = fields.String(required=True)
+    node_name = fields.String(allow_none=True, load_default=None)
+    confirm_required = fields.Boolean(required=True)
+    recipients = fields.Integer(required=True)
+    sender = fields.String(required=True)
+
+
 PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
     "petition_dispatched", "petition_accepted", "petition_returned",
@@ -150,6 +183,10 @@ CATALOGUE = {
     "order_cancelled": ("points", 1, OrderData),
     "member_assigned": ("grid", 1, MemberAssignedData),
     "department_registered": ("grid", 1, DepartmentRegisteredData),
+    "claim_submitted": ("points", 1, ClaimSubmittedData),
+    "notification_delivered": ("notify", 1, NotificationOutcomeData),
+    "notification_failed": ("notify", 1, NotificationOutcomeData),
+    "broadcast_sent": ("notify", 1, BroadcastSentData),
 }
 
 _envelope = EnvelopeSchema()

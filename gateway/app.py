@@ -8,8 +8,9 @@ from flask_smorest import Api
 
 from civicgrid import config as settings
 
-from . import errors
+from . import console, errors
 from .blueprints import ALL, HEALTH
+from .open311 import bp as OPEN311
 from .rpc import RpcPool
 
 SWAGGER_ASSETS = "/api/v1/_swagger/"
@@ -61,6 +62,8 @@ def create_app(config=None):
     for blp in ALL:
         api.register_blueprint(blp)
     app.register_blueprint(HEALTH)
+    app.register_blueprint(OPEN311)  # Open311 GeoReport v2 at /open311/v2, its own error format
+    app.register_blueprint(console.bp)  # the web console at /: static files, talks only to the API
     errors.register(app)
 
     @app.route(SWAGGER_ASSETS + "<path:filename>")

@@ -1,4 +1,12 @@
-from . import auth, catalogue, districts, health, notifications, petitions, points
+from . import apikeys, auth, catalogue, districts, health, notifications, petitions, points
 
-ALL = (auth.blp, districts.blp, petitions.blp, petitions.follow_ups, points.blp, notifications.blp, catalogue.blp)
+ALL = (auth.blp, districts.blp, petitions.blp, petitions.follow_ups, points.blp, notifications.blp, catalogue.blp,
+       apikeys.blp)
+from . import notify_broadcasts, notify_districts  # noqa: E402
+
+ALL = ALL + (notify_districts.blp, notify_broadcasts.blp)
+from . import supermarket, supermarket_activities, supermarket_claims, supermarket_points  # noqa: E402
+
+ALL = ALL + (supermarket.blp, supermarket.orders, supermarket_activities.communities, supermarket_activities.blp,
+             supermarket_claims.blp, supermarket_points.blp, supermarket_points.districts)
 HEALTH = health.bp

@@ -188,6 +188,52 @@ def party_members(db, auth, district, community):
     return sorted(u["username"] for u in db.users.find(_party_query(district, [community]), {"username": 1}))
 
 
+# -- people under a node and one person (read by the notify service) -----------
+
+_STAFF = ("community_staff", "grid_worker", "grid_leader", "building_leader", "district_admin")
+
+
+def members_under(db, auth, district, node_id, roles=None):
+    """Everyone whose scope is ``node_id`` or a node below it (楼栋群 / 网格 / 社区 notices).
+
+    ``{"node": {id, type, name, path}, "members": [{user_id, name, roles}]}`` sorted by user id,
+    only those holding one of ``roles`` when given. Staff of the district and the system ask.
+    """
+    _member(auth, district)
+    if not (auth.is_system or auth.is_platform_admin):
+        auth.require(*_STAFF)
+    node = db.nodes.find_one({"district": district, "id": _text(node_id, "node_id")})
+    if node is None:
+        raise NotFound(f"no node {node_id!r} in district {district!r}", {"node_id": "not found"})
+    if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
+        raise Invalid("roles must be a list of role names", {"roles": "must be a list of strings"})
+    scopes = [n["id"] for n in db.nodes.find({"district": district, "path": node["id"]}, {"id": 1})]
+    query = {"district": district, "scope": {"$in": scopes}}
+    if roles is not None:
+        query["roles"] = {"$in": roles}
+    found = db.users.find(query, {"username": 1, "name": 1, "roles": 1}).sort("username", 1)
+    return {"node": {"id": node["id"], "type": node["type"], "name": node.get("name"), "path": node["path"]},
+            "members": [{"user_id": u["username"], "name": u.get("name"), "roles": list(u.get("roles") or [])}
+                        for u in found]}
+
+
+def user_profile(db, auth, district, user_id):
+    """One person of the district: ``{user_id, name, roles, scope, community, department}``.
+
+    The person themselves, staff of the district and the system ask; ``NotFound`` otherwise too.
+    """
+    _member(auth, district)
+    _text(user_id, "user_id")
+    if not (auth.is_system or auth.is_platform_admin or auth.user_id == user_id or auth.has(*_STAFF)):
+        raise NotFound(f"no user {user_id!r} in district {district!r}", {"user_id": "not found"})
+    user = db.users.find_one({"district": district, "username": user_id})
+    if user is None:
+        raise NotFound(f"no user {user_id!r} in district {district!r}", {"user_id": "not found"})
+    return {"user_id": user["username"], "name": user.get("name"), "roles": list(user.get("roles") or []),
+            "scope": user.get("scope"), "community": _effective_community(db, user),
+            "department": user.get("department")}
+
+
 # -- the hierarchy -----------------------------------------------------------
 
 def _building(db, district, building_id):

@@ -8,7 +8,7 @@ from civicgrid.auth import Auth
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import domain
+from . import apikeys, domain
 from .dependencies import create_indexes
 
 
@@ -56,6 +56,14 @@ class GridService:
         return domain.party_members(self.db, self.auth, district, community)
 
     @rpc
+    def members_under(self, district, node_id, roles=None):
+        return domain.members_under(self.db, self.auth, district, node_id, roles)
+
+    @rpc
+    def user_profile(self, district, user_id):
+        return domain.user_profile(self.db, self.auth, district, user_id)
+
+    @rpc
     def locate_building(self, district, building_id):
         return domain.locate_building(self.db, self.auth, district, building_id)
 
@@ -90,3 +98,25 @@ class GridService:
     @rpc
     def put_category(self, district, category, definition):
         return domain.put_category(self.db, self.auth, district, category, definition)
+
+    # -- Open311 intake (apikeys.py): applications' API keys, and where their requests land --
+
+    @rpc
+    def create_api_key(self, district, application):
+        return apikeys.create_api_key(self.db, self.auth, district, application)
+
+    @rpc
+    def list_api_keys(self, district):
+        return apikeys.list_api_keys(self.db, self.auth, district)
+
+    @rpc
+    def revoke_api_key(self, district, key_id):
+        return apikeys.revoke_api_key(self.db, self.auth, district, key_id)
+
+    @rpc
+    def check_api_key(self, api_key):
+        return apikeys.check_api_key(self.db, api_key)
+
+    @rpc
+    def match_building(self, district, address_id=None, address=None, lat=None, lng=None):
+        return apikeys.match_building(self.db, self.auth, district, address_id, address, lat, lng)

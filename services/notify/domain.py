@@ -1,202 +1,342 @@
-"""Notify: who hears of an event, what they read, and their inbox.
+"""Notify: turn an event into notices, and everything a user does with their inbox.
 
 Plain functions of a pymongo-like ``db``; the people come from a ``directory``
-(the grid service in production, a fake in tests) with two methods:
-``responsible_for_building(district, building_id)`` (building leaders, grid
-workers, party members, community staff, district admins: a missing list is
-nobody) and ``department_staff(district, department_id)``.
+(the grid service through ``directory.Directory`` in production, a fake in tests)
+answering ``responsible_for_building``, ``department_staff`` and ``get_department``
+(a missing list is nobody; ``NotFound`` is nobody too).
+
+``notify`` writes, for every recipient the rules name (rules.py), one inbox notice
+in their locale (unique on event and recipient), queues one delivery per push
+channel their preferences allow (unique on event, channel and recipient; sent by
+the delivery timer, never here), one per matching webhook, and updates the small
+read model the morning digest is built from (digests.py).
 """
 import logging
 import uuid
 
 from pymongo import DESCENDING
 
-from civicgrid.auth import SYSTEM
-from civicgrid.errors import NotFound
+from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import isoformat, utcnow
 from civicgrid.idempotency import insert_once
 from civicgrid.validation import load
 
-from .schemas import MarkReadSchema, PageSchema
-from .templates import render
+from . import deliveries, digests, district_settings, preferences, rules, templates, webhooks
+from .schemas import InboxFilterSchema, InboxQuerySchema, MarkReadSchema, TemplateInSchema, TemplateQuerySchema
 
 log = logging.getLogger(__name__)
 
 
-# Audiences: each returns (audience, [user ids]) for one event ----------------
-# The audience names the text (templates.TEMPLATES); some audiences read a
-# variant chosen by the event (who acted, the rating, the level reached).
-
-
-def _by_system(event):
-    return event["actor"]["role"] == SYSTEM
-
-
-def _resident(event, directory):
-    """The resident and the petition's followers (residents of merged duplicates) read the same text."""
-    data = event["data"]
-    audience = "resident"
-    if event["type"] == "petition_escalated" and data.get("level") == "grid":
-        audience = "resident_grid"
-    elif event["type"] == "petition_closed" and data.get("rating") is None:
-        audience = "resident_unrated"
-    return audience, [data.get("resident_id"), *(data.get("followers") or [])]
-
-
-def _responsible(event, directory, *roles):
-    data = event["data"]
-    try:
-        people = directory.responsible_for_building(event["district"], data.get("building_id")) or {}
-    except NotFound:
-        # The building left the grid since: the resident still hears, nobody else can.
-        log.warning("no building %s in %s: staff not notified", data.get("building_id"), event["district"])
-        return []
-    return [user for role in roles for user in people.get(role) or []]
-
-
-def _building(event, directory):
-    audience = "building"
-    if event["type"] == "petition_escalated" and _by_system(event):
-        audience = "building_unclaimed"
-    return audience, _responsible(event, directory, "building_leaders", "grid_workers")
-
-
-def _party(event, directory):
-    # 居民吹哨，党员报到: the party members registered with the building's community
-    return "party", _responsible(event, directory, "party_members")
-
-
-def _community(event, directory):
-    audience = "community"
-    if event["type"] == "petition_escalated" and _by_system(event):
-        audience = "community_overdue"
-    return audience, _responsible(event, directory, "community_staff")
-
-
-def _district(event, directory):
-    return "district", _responsible(event, directory, "district_admins")
-
-
-def _department(event, directory):
-    department_id = event["data"].get("department_id")
-    if not department_id:
-        return "department", []
-    try:
-        staff = directory.department_staff(event["district"], department_id) or []
-    except NotFound:
-        log.warning("no department %s in %s: staff not notified", department_id, event["district"])
-        staff = []
-    return "department", staff
-
-
-def _handler(event, directory):
-    data = event["data"]
-    audience = "handler"
-    if event["type"] == "petition_closed" and data.get("rating") is None:
-        audience = "handler_unrated"
-    return audience, [data.get("handler_id")]
-
-
-def _awardee(event, directory):
-    return "awardee", [event["data"].get("user_id")]
-
-
-def by_level(field, audiences, otherwise):
-    """Audiences chosen by a level the event's data names (``level``, ``overdue_level``)."""
-    def choose(event):
-        return audiences.get(event["data"].get(field), otherwise)
-    return choose
-
-
-AUDIENCES = {
-    "petition_submitted": by_level("level", {"party": (_resident, _party)}, (_resident, _building)),
-    "petition_claimed": (_resident,),
-    "petition_escalated": by_level("level", {"grid": (_resident, _building)}, (_resident, _community)),
-    "petition_dispatched": (_resident, _department),
-    "petition_accepted": (_resident,),
-    "petition_returned": (_resident, _community),
-    "petition_resolved": (_resident,),
-    "petition_closed": (_resident, _handler),
-    "petition_withdrawn": (_resident,),
-    # critical, for whoever is late and those above them, never the resident;
-    # a community (or a level this service does not know yet) is chased by the district
-    "petition_overdue": by_level("overdue_level", {
-        "party": (_handler, _building),
-        "grid": (_handler, _building),
-        "department": (_department, _community),
-    }, (_community, _district)),
-    "petition_merged": (_resident,),
-    "follow_up_opened": (_community,),
-    "follow_up_recorded": (_resident,),
-    "points_awarded": (_awardee,),
-}
+def notice_id(event_id, user_id):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"civicgrid:notice:{event_id}:{user_id}"))
 
 
 def recipients(event, directory):
-    """[(user_id, audience)] without repeats; someone in two audiences gets the first one's text."""
-    audiences = AUDIENCES[event["type"]]
-    if callable(audiences):
-        audiences = audiences(event)
-    seen = {}
-    for audience_of in audiences:
-        audience, users = audience_of(event, directory)
-        for user in users:
-            if user and user not in seen:
-                seen[user] = audience
-    return list(seen.items())
+    """[(user_id, audience)] of an event, as the rules table decides."""
+    return [(user, rule.audience) for user, rule in rules.recipients(event, directory)]
+
+
+def _department_name(directory, district, department_id):
+    memo = {}
+
+    def name():
+        if "name" not in memo:
+            memo["name"] = department_id
+            if department_id and hasattr(directory, "get_department"):
+                try:
+                    memo["name"] = (directory.get_department(district, department_id) or {}).get("name") \
+                        or department_id
+                except NotFound:
+                    pass
+        return memo["name"]
+    return name
+
+
+def notice(*, event_id, district, user, type_, category, title, body, locale, now, petition_id=None,
+           broadcast_id=None, confirm_required=False, recipient_name=None, data=None):
+    return {
+        "_id": notice_id(event_id, user), "district": district, "recipient": user, "recipient_name": recipient_name,
+        "event_id": event_id, "type": type_, "category": category,
+        "critical": category in preferences.CRITICAL, "title": title, "body": body, "locale": locale,
+        "petition_id": petition_id, "broadcast_id": broadcast_id, "confirm_required": confirm_required,
+        "confirmed_at": None, "read": False, "read_at": None, "status": "sent", "data": data, "created_at": now,
+    }
+
+
+def push_deliveries(pref, *, district, event_id, type_, category, user, title, body, locale, now, tz, nid):
+    """The deliveries one notice makes on a user's push channels (SMS, WeChat), quiet hours applied."""
+    due = preferences.release_time(pref, category, now, tz)
+    return [deliveries.new(district=district, event_id=event_id, type_=type_, channel=channel, recipient=user,
+                           payload={"title": title, "body": body, "locale": locale}, now=now, due=due,
+                           category=category, critical=category in preferences.CRITICAL, notification_id=nid)
+            for channel in preferences.channels_for(pref, category)]
 
 
 def notify(db, directory, event, now=None):
-    """Write one notice per recipient of ``event``; return how many were new."""
+    """Write one notice per recipient of ``event`` and queue its deliveries; return how many notices were new."""
     now = now or utcnow()
-    written = 0
-    for user, audience in recipients(event, directory):
-        title, body = render(event["type"], audience, event["data"])
-        written += insert_once(db.notifications, {
-            "_id": str(uuid.uuid4()), "district": event["district"], "recipient": user,
-            "event_id": event["event_id"], "type": event["type"],
-            "title": title, "body": body, "petition_id": event["data"].get("petition_id"),
-            "read": False, "created_at": now,
-        })
+    district, data, type_, event_id = event["district"], event["data"], event["type"], event["event_id"]
+    people = rules.recipients(event, directory)
+    settings = district_settings.get(db, district)
+    tz = district_settings.tz_of(settings)
+    prefs = preferences.load_many(db, district, [user for user, _ in people])
+    own = templates.overrides(db, district, type_) if people else {}
+    context = {"tz": tz, "department_name": _department_name(directory, district, data.get("department_id"))}
+    written, queued = 0, []
+    for user, rule in people:
+        pref = prefs[user]
+        locale = pref.get("locale") or settings["locale"]
+        title, body = templates.render(type_, rule.audience, data, locale, own.get((rule.audience, locale)), context)
+        doc = notice(event_id=event_id, district=district, user=user, type_=type_, category=rule.category,
+                     title=title, body=body, locale=locale, now=now, petition_id=data.get("petition_id"))
+        written += insert_once(db.notifications, doc)
+        queued += push_deliveries(pref, district=district, event_id=event_id, type_=type_, category=rule.category,
+                                  user=user, title=title, body=body, locale=locale, now=now, tz=tz, nid=doc["_id"])
+    for hook in webhooks.matching(db, district, type_, data.get("department_id")):
+        queued.append(deliveries.new(district=district, event_id=event_id, type_=type_, channel="webhook",
+                                     recipient=hook["_id"], payload={"event": event}, now=now))
+    deliveries.enqueue(db, queued)
+    digests.observe(db, event, now)
     return written
 
 
-# Inbox ------------------------------------------------------------------------
+# -- the inbox ---------------------------------------------------------------------
 
-def _view(doc):
-    return {"id": doc["_id"], "type": doc["type"], "title": doc["title"], "body": doc["body"],
-            "petition_id": doc.get("petition_id"), "read": doc["read"],
+def _when(value):
+    return isoformat(value) if value else None
+
+
+def view(doc):
+    return {"id": doc["_id"], "type": doc["type"], "category": doc.get("category"),
+            "critical": bool(doc.get("critical")), "title": doc["title"], "body": doc["body"],
+            "locale": doc.get("locale"), "petition_id": doc.get("petition_id"),
+            "broadcast_id": doc.get("broadcast_id"), "read": doc["read"],
+            "status": "read" if doc["read"] else "sent", "read_at": _when(doc.get("read_at")),
+            "confirm_required": bool(doc.get("confirm_required")), "confirmed": bool(doc.get("confirmed_at")),
+            "confirmed_at": _when(doc.get("confirmed_at")), "data": doc.get("data"),
             "created_at": isoformat(doc["created_at"])}
 
 
 def _mine(auth):
+    auth.require()
     return {"district": auth.district, "recipient": auth.user_id}
 
 
-def inbox(db, auth, page=1, page_size=20):
+def _filtered(auth, params):
+    selector = _mine(auth)
+    for key in ("category", "type", "petition_id", "broadcast_id", "read"):
+        if key in params:
+            selector[key] = params[key]
+    if "confirm_required" in params:
+        selector["confirm_required"] = params["confirm_required"]
+    return selector
+
+
+def inbox(db, auth, page=1, page_size=20, filters=None):
     auth.require()
     given = {k: v for k, v in (("page", page), ("page_size", page_size)) if v is not None}
-    params = load(PageSchema(), given)
+    if filters is not None and not isinstance(filters, dict):
+        raise Invalid("filters must be an object", {"filters": ["must be an object"]})
+    params = load(InboxQuerySchema(), {**(filters or {}), **given})
     page, page_size = params["page"], params["page_size"]
-    selector = _mine(auth)
+    selector = _filtered(auth, params)
     cursor = (db.notifications.find(selector)
               .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
               .skip((page - 1) * page_size).limit(page_size))
     return {
-        "items": [_view(doc) for doc in cursor],
-        "unread": db.notifications.count_documents(dict(selector, read=False)),
+        "items": [view(doc) for doc in cursor],
+        "unread": db.notifications.count_documents(dict(_mine(auth), read=False)),
         "total": db.notifications.count_documents(selector),
         "page": page, "page_size": page_size,
     }
 
 
-def mark_read(db, auth, notification_id):
-    auth.require()
+def unread_count(db, auth):
+    selector = dict(_mine(auth), read=False)
+    by_category = {row["_id"] or "other": row["n"] for row in db.notifications.aggregate(
+        [{"$match": selector}, {"$group": {"_id": "$category", "n": {"$sum": 1}}}])}
+    return {"unread": sum(by_category.values()), "by_category": by_category}
+
+
+def _one(db, auth, notification_id):
     notification_id = load(MarkReadSchema(), {"notification_id": notification_id})["notification_id"]
     selector = dict(_mine(auth), _id=notification_id)
-    db.notifications.update_one(selector, {"$set": {"read": True}})
     doc = db.notifications.find_one(selector)
     if doc is None:
         # Someone else's notice looks exactly like one that does not exist.
         raise NotFound("no such notification", {"notification_id": notification_id})
-    return _view(doc)
+    return selector, doc
+
+
+def get(db, auth, notification_id):
+    return view(_one(db, auth, notification_id)[1])
+
+
+def mark_read(db, auth, notification_id, now=None):
+    selector, _ = _one(db, auth, notification_id)
+    db.notifications.update_one(dict(selector, read=False),
+                                {"$set": {"read": True, "read_at": now or utcnow(), "status": "read"}})
+    return view(db.notifications.find_one(selector))
+
+
+def mark_all_read(db, auth, filters=None, now=None):
+    if filters is not None and not isinstance(filters, dict):
+        raise Invalid("filters must be an object", {"filters": ["must be an object"]})
+    params = load(InboxFilterSchema(), filters or {})
+    selector = dict(_filtered(auth, params), read=False)
+    marked = db.notifications.update_many(
+        selector, {"$set": {"read": True, "read_at": now or utcnow(), "status": "read"}}).modified_count
+    return {"marked": marked, "unread": db.notifications.count_documents(dict(_mine(auth), read=False))}
+
+
+def confirm(db, auth, notification_id, now=None):
+    """The recipient confirms a broadcast that asked for it (请确认); confirming also reads it. Idempotent."""
+    selector, doc = _one(db, auth, notification_id)
+    if not doc.get("confirm_required"):
+        raise Conflict("this notice asks for no confirmation", {"notification_id": "no confirmation asked"})
+    now = now or utcnow()
+    db.notifications.update_one(dict(selector, confirmed_at=None), {"$set": {"confirmed_at": now}})
+    db.notifications.update_one(dict(selector, read=False), {"$set": {"read": True, "read_at": now, "status": "read"}})
+    return view(db.notifications.find_one(selector))
+
+
+# -- preferences -------------------------------------------------------------------
+
+def _preferences_view(db, district, user_id):
+    settings = district_settings.get(db, district)
+    return dict(preferences.view(preferences.load(db, district, user_id), settings["locale"]), user_id=user_id)
+
+
+def my_preferences(db, auth):
+    auth.require()
+    return _preferences_view(db, auth.district, auth.user_id)
+
+
+def set_my_preferences(db, auth, changes, now=None):
+    auth.require()
+    if auth.district is None:
+        raise Forbidden("preferences belong to the people of a district")
+    preferences.save(db, auth.district, auth.user_id, changes, now)
+    return _preferences_view(db, auth.district, auth.user_id)
+
+
+def _person(auth, directory, district, user_id):
+    """Staff look after a person's preferences (an elderly resident's phone, registered at the desk)."""
+    auth.require_district(district)
+    if not isinstance(user_id, str) or not user_id:
+        raise NotFound("no such user", {"user_id": "not found"})
+    may_any = auth.is_system or auth.is_platform_admin or auth.has("district_admin")
+    if not (may_any or auth.has("community_staff")):
+        raise Forbidden("only community staff and the district's administrators manage others' preferences")
+    profile = directory.user_profile(district, user_id)  # NotFound for a user not in the district
+    if not may_any and profile.get("community") != auth.scope:
+        raise Forbidden("community staff manage the preferences of their own community's people")
+    return profile
+
+
+def user_preferences(db, auth, directory, district, user_id):
+    _person(auth, directory, district, user_id)
+    return _preferences_view(db, district, user_id)
+
+
+def set_user_preferences(db, auth, directory, district, user_id, changes, now=None):
+    _person(auth, directory, district, user_id)
+    preferences.save(db, district, user_id, changes, now)
+    return _preferences_view(db, district, user_id)
+
+
+# -- a district's templates and settings -------------------------------------------
+
+def _district_admin(auth, district, what):
+    auth.require_district(district)
+    if not (auth.is_system or auth.is_platform_admin or auth.has("district_admin")):
+        raise Forbidden(f"only the district's administrators may {what}")
+
+
+def _check_locale(locale):
+    if locale not in templates.LOCALES:
+        raise Invalid(f"unsupported locale {locale!r}",
+                      {"locale": [f"unsupported locale {locale!r}; supported: {', '.join(templates.LOCALES)}"]})
+
+
+def _template_view(entry, locale, own):
+    t, a = entry["type"], entry["audience"]
+    stored = own.get((t, a, locale))
+    title, body = stored or templates.default(t, a, locale)
+    return {"type": t, "audience": a, "locale": locale, "category": entry["category"], "title": title,
+            "body": body, "source": "district" if stored else "default", "fields": entry["fields"]}
+
+
+def list_templates(db, auth, district, query=None):
+    auth.require_district(district)
+    params = load(TemplateQuerySchema(), query or {})
+    if "locale" in params:
+        _check_locale(params["locale"])
+    entries = templates.catalogue()
+    if "type" in params:
+        entries = [e for e in entries if e["type"] == params["type"]]
+        if not entries:
+            raise Invalid(f"no notices of type {params['type']!r}", {"type": [f"unknown type {params['type']!r}"]})
+    own = {(t["type"], t["audience"], t["locale"]): (t["title"], t["body"])
+           for t in db.templates.find({"district": district})}
+    locales = [params["locale"]] if "locale" in params else templates.LOCALES
+    return [_template_view(e, loc, own) for e in entries for loc in locales]
+
+
+def _entry(type_, audience):
+    if not isinstance(type_, str) or not isinstance(audience, str) or not templates.known(type_, audience):
+        raise NotFound(f"no notice {type_}/{audience}: GET the district's notification-templates for the list",
+                       {"template": "unknown type and audience"})
+    return next(e for e in templates.catalogue() if (e["type"], e["audience"]) == (type_, audience))
+
+
+def put_template(db, auth, district, type_, audience, locale, template, now=None):
+    """A district's own text for one notice in one locale; refused, naming the problem, unless it renders."""
+    _district_admin(auth, district, "change notification templates")
+    _check_locale(locale)
+    entry = _entry(type_, audience)
+    given = load(TemplateInSchema(), template)
+    errors = templates.check(type_, given["title"], given["body"])
+    if errors:
+        raise Invalid(f"malformed template: {', '.join(sorted(errors))}", errors)
+    now = now or utcnow()
+    db.templates.update_one(
+        {"district": district, "type": type_, "audience": audience, "locale": locale},
+        {"$set": {"title": given["title"], "body": given["body"], "updated_at": now, "updated_by": auth.user_id},
+         "$setOnInsert": {"created_at": now}}, upsert=True)
+    return _template_view(entry, locale, {(type_, audience, locale): (given["title"], given["body"])})
+
+
+def delete_template(db, auth, district, type_, audience, locale):
+    """Back to the default text."""
+    _district_admin(auth, district, "change notification templates")
+    _check_locale(locale)
+    entry = _entry(type_, audience)
+    db.templates.delete_one({"district": district, "type": type_, "audience": audience, "locale": locale})
+    return _template_view(entry, locale, {})
+
+
+def get_settings(db, auth, district):
+    auth.require_district(district)
+    return district_settings.get(db, district)
+
+
+def set_settings(db, auth, district, changes, now=None):
+    _district_admin(auth, district, "change notification settings")
+    return district_settings.save(db, district, changes, now)
+
+
+def create_indexes(db):
+    # One notice per event and recipient, however often the event is delivered.
+    db.notifications.create_index([("event_id", 1), ("recipient", 1)], unique=True)
+    db.notifications.create_index([("district", 1), ("recipient", 1), ("created_at", DESCENDING)])
+    db.notifications.create_index([("district", 1), ("recipient", 1), ("read", 1)])
+    db.notifications.create_index([("broadcast_id", 1), ("recipient", 1)], sparse=True)
+    db.preferences.create_index([("district", 1), ("user_id", 1)], unique=True)
+    db.templates.create_index([("district", 1), ("type", 1), ("audience", 1), ("locale", 1)], unique=True)
+    db.district_settings.create_index("district", unique=True)
+    deliveries.ensure_indexes(db)
+    webhooks.ensure_indexes(db)
+    digests.ensure_indexes(db)
+    from . import broadcasts
+    broadcasts.ensure_indexes(db)

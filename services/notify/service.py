@@ -1,15 +1,33 @@
-"""Notify service entrypoints: one thin handler per event, the inbox over RPC."""
-from nameko.events import event_handler
+"""Notify service entrypoints: a handler per event of the rules table, the inbox and its settings
+over RPC, and three timers (deliveries, broadcast fan-out, morning digests). No entrypoint sends
+anything to the outside world itself: the delivery timer hands due deliveries to the courier."""
+from nameko.events import BROADCAST, EventDispatcher, event_handler
 from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
 from civicgrid.auth import Auth
+from civicgrid.clock import Clock
+from civicgrid.events import derived_event_id, make_event, source_of
 from civicgrid.idempotency import idempotent
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import domain
-from .dependencies import GridDirectory, create_indexes
-from .schemas import InboxSchema, NotificationSchema
+from . import broadcasts, deliveries, digests, domain, options, rules, webhooks
+from .dependencies import create_indexes
+from .directory import Directory, RecipientCache
+from .schemas import (BroadcastPageSchema, BroadcastSchema, DeliveryPageSchema, DeliverySchema, InboxSchema,
+                      MarkedSchema, NotificationSchema, PreferencesSchema, RecipientPageSchema, SettingsSchema,
+                      TemplateSchema, UnreadSchema, WebhookSchema)
+
+SYSTEM_ACTOR = {"id": "system:notify", "role": "system"}
+
+
+def _notice_handler(type_):
+    """``handle_<type>``: one notice per recipient the rules table names, once per event."""
+    def handle(self, event):
+        return domain.notify(self.db, self.directory(), event, self.clock())
+    handle.__name__ = handle.__qualname__ = f"handle_{type_}"
+    return event_handler(source_of(type_), type_)(idempotent(handle))
 
 
 class NotifyService:
@@ -18,88 +36,184 @@ class NotifyService:
     db = Store(indexes=create_indexes)
     auth = Auth()
     grid = RpcProxy("grid")
+    clock = Clock()
+    dispatch = EventDispatcher()
+    courier = deliveries.Courier()
+    recipient_cache = RecipientCache()
+
+    def directory(self):
+        return Directory(self.grid, self.recipient_cache)
 
     @rpc
     def ping(self):
         return "pong"
 
+    # -- the inbox -----------------------------------------------------------
+
     @rpc
-    def inbox(self, page=1, page_size=20):
-        return InboxSchema().dump(domain.inbox(self.db, self.auth, page, page_size))
+    def inbox(self, page=1, page_size=20, filters=None):
+        return InboxSchema().dump(domain.inbox(self.db, self.auth, page, page_size, filters))
+
+    @rpc
+    def unread_count(self):
+        return UnreadSchema().dump(domain.unread_count(self.db, self.auth))
+
+    @rpc
+    def get_notification(self, notification_id):
+        return NotificationSchema().dump(domain.get(self.db, self.auth, notification_id))
 
     @rpc
     def mark_read(self, notification_id):
-        return NotificationSchema().dump(domain.mark_read(self.db, self.auth, notification_id))
+        return NotificationSchema().dump(domain.mark_read(self.db, self.auth, notification_id, self.clock()))
 
-    def _deliver(self, event):
-        return domain.notify(self.db, GridDirectory(self.grid), event)
+    @rpc
+    def mark_all_read(self, filters=None):
+        return MarkedSchema().dump(domain.mark_all_read(self.db, self.auth, filters, self.clock()))
 
-    @event_handler("petitions", "petition_submitted")
+    @rpc
+    def confirm(self, notification_id):
+        return NotificationSchema().dump(domain.confirm(self.db, self.auth, notification_id, self.clock()))
+
+    # -- preferences ---------------------------------------------------------
+
+    @rpc
+    def my_preferences(self):
+        return PreferencesSchema().dump(domain.my_preferences(self.db, self.auth))
+
+    @rpc
+    def set_my_preferences(self, changes):
+        return PreferencesSchema().dump(domain.set_my_preferences(self.db, self.auth, changes, self.clock()))
+
+    @rpc
+    def user_preferences(self, district, user_id):
+        return PreferencesSchema().dump(
+            domain.user_preferences(self.db, self.auth, self.directory(), district, user_id))
+
+    @rpc
+    def set_user_preferences(self, district, user_id, changes):
+        return PreferencesSchema().dump(domain.set_user_preferences(
+            self.db, self.auth, self.directory(), district, user_id, changes, self.clock()))
+
+    # -- a district's templates, settings, webhooks, deliveries ----------------
+
+    @rpc
+    def list_templates(self, district, query=None):
+        return TemplateSchema(many=True).dump(domain.list_templates(self.db, self.auth, district, query))
+
+    @rpc
+    def put_template(self, district, type_, audience, locale, template):
+        return TemplateSchema().dump(domain.put_template(
+            self.db, self.auth, district, type_, audience, locale, template, self.clock()))
+
+    @rpc
+    def delete_template(self, district, type_, audience, locale):
+        return TemplateSchema().dump(domain.delete_template(self.db, self.auth, district, type_, audience, locale))
+
+    @rpc
+    def get_settings(self, district):
+        return SettingsSchema().dump(domain.get_settings(self.db, self.auth, district))
+
+    @rpc
+    def set_settings(self, district, changes):
+        return SettingsSchema().dump(domain.set_settings(self.db, self.auth, district, changes, self.clock()))
+
+    @rpc
+    def list_webhooks(self, district):
+        return WebhookSchema(many=True).dump(webhooks.list_(self.db, self.auth, district))
+
+    @rpc
+    def create_webhook(self, district, payload):
+        return WebhookSchema().dump(
+            webhooks.create(self.db, self.auth, self.directory(), district, payload, self.clock()))
+
+    @rpc
+    def delete_webhook(self, district, webhook_id):
+        return WebhookSchema().dump(webhooks.delete(self.db, self.auth, district, webhook_id))
+
+    @rpc
+    def rotate_webhook_secret(self, district, webhook_id):
+        return WebhookSchema().dump(webhooks.rotate(self.db, self.auth, district, webhook_id))
+
+    @rpc
+    def list_deliveries(self, district, query=None):
+        return DeliveryPageSchema().dump(deliveries.list_deliveries(self.db, self.auth, district, query))
+
+    @rpc
+    def retry_delivery(self, district, delivery_id):
+        return DeliverySchema().dump(deliveries.retry(self.db, self.auth, district, delivery_id, self.clock()))
+
+    @rpc
+    def recipient_rules(self):
+        """The rules table, row by row: (event, when, audience, people, category, practice)."""
+        return [dict(zip(("event", "when", "audience", "people", "category", "practice"), row))
+                for row in rules.table()]
+
+    # -- broadcasts ----------------------------------------------------------
+
+    @rpc
+    def send_broadcast(self, payload):
+        return BroadcastSchema().dump(
+            broadcasts.create(self.db, self.auth, self.directory(), payload, self.clock()))
+
+    @rpc
+    def list_broadcasts(self, query=None):
+        return BroadcastPageSchema().dump(broadcasts.list_(self.db, self.auth, query))
+
+    @rpc
+    def get_broadcast(self, broadcast_id):
+        return BroadcastSchema().dump(broadcasts.get(self.db, self.auth, broadcast_id))
+
+    @rpc
+    def broadcast_recipients(self, broadcast_id, query=None):
+        return RecipientPageSchema().dump(broadcasts.recipients(self.db, self.auth, broadcast_id, query))
+
+    # -- timers ----------------------------------------------------------------
+
+    @timer(interval=options.DELIVERY_SCAN_SECONDS)
+    def deliver_due(self):
+        """Announce finished deliveries, then hand due ones to the courier (which sends each on its own)."""
+        self._announce()
+        return self.courier.dispatch(self.db, self.clock)
+
+    @timer(interval=options.FANOUT_SCAN_SECONDS)
+    def fan_out(self):
+        return broadcasts.fan_out(self.db, self.clock)
+
+    @timer(interval=options.DIGEST_SCAN_SECONDS)
+    def send_digests(self):
+        return digests.run(self.db, self.directory(), self.clock())
+
+    def _announce(self):
+        # outboxes in the delivery and broadcast documents: publish, then mark; a crash in between
+        # publishes again with the same (derived) event id, which consumers recognise
+        for doc in deliveries.pending_announcements(self.db):
+            event = make_event(doc["announce"], doc["district"], SYSTEM_ACTOR, deliveries.announcement(doc),
+                               event_id=derived_event_id(doc["_id"], doc["announce"]))
+            self.dispatch(event["type"], event)
+            deliveries.announced(self.db, doc)
+        for doc in broadcasts.pending_announcements(self.db):
+            event = broadcasts.announcement(doc)
+            self.dispatch(event["type"], event)
+            broadcasts.announced(self.db, doc)
+
+    # -- events ----------------------------------------------------------------
+
+    # handle_petition_submitted ... handle_order_cancelled: one per event type of the rules table
+    for _type in rules.EVENT_TYPES:
+        locals()[f"handle_{_type}"] = _notice_handler(_type)
+    del _type
+
+    @event_handler("points", "claim_submitted")
     @idempotent
-    def handle_petition_submitted(self, event):
-        return self._deliver(event)
+    def handle_claim_submitted(self, event):
+        """A claim waits for the community: remembered for the morning digest, nobody notified now."""
+        digests.observe(self.db, event, self.clock())
 
-    @event_handler("petitions", "petition_claimed")
-    @idempotent
-    def handle_petition_claimed(self, event):
-        return self._deliver(event)
+    @event_handler("grid", "member_assigned", handler_type=BROADCAST, reliable_delivery=False)
+    def forget_people(self, payload):
+        """The grid's people changed: every replica forgets what it cached of the district."""
+        self.recipient_cache.clear(payload.get("district") if isinstance(payload, dict) else None)
 
-    @event_handler("petitions", "petition_escalated")
-    @idempotent
-    def handle_petition_escalated(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_dispatched")
-    @idempotent
-    def handle_petition_dispatched(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_accepted")
-    @idempotent
-    def handle_petition_accepted(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_returned")
-    @idempotent
-    def handle_petition_returned(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_resolved")
-    @idempotent
-    def handle_petition_resolved(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_closed")
-    @idempotent
-    def handle_petition_closed(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_withdrawn")
-    @idempotent
-    def handle_petition_withdrawn(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_overdue")
-    @idempotent
-    def handle_petition_overdue(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "petition_merged")
-    @idempotent
-    def handle_petition_merged(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "follow_up_opened")
-    @idempotent
-    def handle_follow_up_opened(self, event):
-        return self._deliver(event)
-
-    @event_handler("petitions", "follow_up_recorded")
-    @idempotent
-    def handle_follow_up_recorded(self, event):
-        return self._deliver(event)
-
-    @event_handler("points", "points_awarded")
-    @idempotent
-    def handle_points_awarded(self, event):
-        return self._deliver(event)
+    @event_handler("grid", "department_registered", handler_type=BROADCAST, reliable_delivery=False)
+    def forget_departments(self, payload):
+        self.recipient_cache.clear(payload.get("district") if isinstance(payload, dict) else None)

@@ -13,7 +13,7 @@ from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import department_commands, usecases
+from . import department_commands, open311, usecases
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
@@ -79,6 +79,19 @@ class PetitionsService(department_commands.DepartmentCommands):
         if petition["follow_up"]["linked_petition_id"]:
             self._relay(petition["follow_up"]["linked_petition_id"])
         return petition_view(petition, now)
+
+    @rpc
+    def open311_submit(self, request):
+        """An Open311 application files a request (gateway-minted ``open311_client`` token)."""
+        petition, _, receipt = open311.submit(self._repo(), open311.Directory(self.grid), self.auth, request,
+                                              self.clock())
+        self._relay(petition["_id"])
+        return receipt
+
+    @rpc
+    def open311_requests(self, query=None):
+        """The jurisdiction's Open311 requests as GeoReport v2 ``request`` items (public reads)."""
+        return open311.requests(self._repo(), open311.Directory(self.grid), self.auth, query or {}, self.clock())
 
     @rpc
     def get_time_limits(self, district):

@@ -1,19 +1,18 @@
-"""Points: earning rules, awards for closed petitions, statements and ledger checks.
+"""Points: earning rules, awards for closed petitions, statements, corrections and the ledger check.
 
 Plain functions of a pymongo-like ``db`` and the caller's ``AuthContext``;
-the nameko service only wires them to entrypoints.
+the nameko service only wires them to entrypoints. The shop, activities,
+claims and reports live in their own modules.
 """
-from civicgrid.events import derived_event_id, isoformat, make_event, utcnow
+from civicgrid.errors import Conflict, NotFound
+from civicgrid.events import derived_event_id, make_event, utcnow
 from civicgrid.validation import load
 
-from . import ledger
-from .schemas import DistrictSchema, RulesSchema
+from . import accounts, ledger, periods, rules, shop
+from .schemas import DistrictSchema, MySettingsSchema, ReversalIn, StatementQuery
+from .views import entry_view, yuan
 
-DEFAULT_RULES = {"reporter_rated": 2, "handler_5_star": 10, "handler_4_star": 5}
-DESCRIPTIONS = {
-    "petition_rated": "诉求评价奖励",
-    "petition_handled": "办理诉求获好评奖励",
-}
+DEFAULT_RULES = rules.DEFAULT_RULES
 SYSTEM_ACTOR = {"id": "system:points", "role": "system"}
 STATEMENT_LIMIT = 100
 
@@ -22,47 +21,35 @@ def _district(district):
     return load(DistrictSchema(), {"district": district})["district"]
 
 
-def _require_admin(auth, district):
-    auth.require("district_admin", "platform_admin")
-    auth.require_district(district)
-
-
 # Rules ----------------------------------------------------------------------
 
 def rules_of(db, district):
-    doc = db.rules.find_one({"_id": district}) or {}
-    return {key: int(doc.get(key, default)) for key, default in DEFAULT_RULES.items()}
+    return rules.rules_of(db, district)
 
 
 def get_rules(db, auth, district):
     district = _district(district)
-    _require_admin(auth, district)
-    return rules_of(db, district)
+    accounts.require_admin(auth, district)
+    return rules.rules_of(db, district)
 
 
-def set_rules(db, auth, district, rules):
-    """Change some or all amounts; entries already booked keep the amounts they had."""
+def set_rules(db, auth, district, changes):
+    """Change some amounts or caps; entries already booked keep the amounts they had."""
     district = _district(district)
-    _require_admin(auth, district)
-    changes = load(RulesSchema(), rules)
-    if changes:
-        db.rules.update_one(
-            {"_id": district},
-            {"$set": dict(changes, district=district, updated_at=utcnow(), updated_by=auth.user_id)},
-            upsert=True)
-    return rules_of(db, district)
+    accounts.require_admin(auth, district)
+    return rules.change(db, district, changes, auth.user_id)
 
 
 # Awards ---------------------------------------------------------------------
 
-def awards_for(data, rules):
+def awards_for(data, table):
     """(user_id, reason, amount) the closing of one petition earns; amounts may be zero."""
     rating = data.get("rating")
     if rating is None:
         return []
-    awards = [(data["resident_id"], "petition_rated", rules["reporter_rated"])]
+    awards = [(data["resident_id"], "petition_rated", table["reporter_rated"])]
     if data.get("handler_id"):
-        amount = {5: rules["handler_5_star"], 4: rules["handler_4_star"]}.get(rating, 0)
+        amount = {5: table["handler_5_star"], 4: table["handler_4_star"]}.get(rating, 0)
         awards.append((data["handler_id"], "petition_handled", amount))
     return awards
 
@@ -74,12 +61,16 @@ def on_petition_closed(db, event, now=None):
     so a redelivery re-publishes facts consumers already know, never new points.
     """
     district, data = event["district"], event["data"]
+    now = now or utcnow()
+    table = rules.rules_of(db, district)
     published = []
-    for user_id, reason, amount in awards_for(data, rules_of(db, district)):
+    for user_id, reason, amount in awards_for(data, table):
         transaction_id = f"{event['event_id']}:{user_id}:{reason}"
-        booked = ledger.post(db, district, user_id, amount, transaction_id, reason,
-                             petition_id=data.get("petition_id"), event_id=event["event_id"],
-                             actor=event["actor"], now=now)
+        booked, _ = rules.award(
+            db, district, user_id, amount, ledger.issuance_account(district), transaction_id, reason, table, now,
+            actor=event["actor"], source={"type": "petition", "id": data.get("petition_id")},
+            community=accounts.community_of(db, district, user_id),
+            petition_id=data.get("petition_id"), event_id=event["event_id"])
         if not booked:
             continue
         published.append(make_event("points_awarded", district, SYSTEM_ACTOR, {
@@ -91,28 +82,110 @@ def on_petition_closed(db, event, now=None):
     return published
 
 
+def on_member_assigned(db, event, locate=None, now=None):
+    """The grid announced a person: open their points account (their community, when it can be told)."""
+    data, district = event["data"], event["district"]
+    community = data.get("community")
+    if community is None and data.get("scope"):
+        if "community_staff" in data.get("roles", []):
+            community = data["scope"]
+        elif locate is not None:
+            community = locate(district, data["scope"])
+    return accounts.open_user(db, district, data["user_id"], now or utcnow(), name=data.get("name"),
+                              community=community, roles=data.get("roles"))
+
+
 # Queries --------------------------------------------------------------------
 
-def my_points(db, auth):
+def my_points(db, auth, now=None):
     auth.require()
-    account = ledger.user_account(auth.user_id)
+    account = accounts.touch(db, auth, now or utcnow()) or {}
+    user = ledger.user_account(auth.user_id)
+    balance = ledger.balance(db, auth.district, user)
     return {
-        "balance": ledger.balance(db, auth.district, account),
-        "entries": [{
-            "amount": entry["amount"], "reason": entry["reason"],
-            "description": DESCRIPTIONS.get(entry["reason"], entry["reason"]),
-            "petition_id": entry.get("petition_id"),
-            "created_at": isoformat(entry["created_at"]),
-        } for entry in ledger.history(db, auth.district, account, STATEMENT_LIMIT)],
+        "user_id": auth.user_id, "balance": balance, "balance_yuan": yuan(balance),
+        "community": account.get("community", auth.community),
+        "show_on_leaderboard": account.get("show_on_leaderboard", True),
+        "entries": [entry_view(entry) for entry in ledger.history(db, auth.district, user, STATEMENT_LIMIT)],
     }
+
+
+def set_my_settings(db, auth, settings, now=None):
+    show = load(MySettingsSchema(), settings)["show_on_leaderboard"]
+    accounts.set_leaderboard(db, auth, show, now or utcnow())
+    return my_points(db, auth, now)
+
+
+def statement(db, auth, account, query, now=None):
+    """Any account's statement for a period: opening and closing balance, and every entry between."""
+    auth.require()
+    now = now or utcnow()
+    query = load(StatementQuery(), query)
+    district = auth.district or query["district"]
+    if not district:
+        raise NotFound("no such account", {"district": ["name the district"]})
+    if account == "me":
+        account = ledger.user_account(auth.user_id)
+    kind, owner, community = accounts.statement_access(db, auth, district, account)
+    first, last = periods.default_period(now, {"from": query["from_"], "to": query["to"]})
+    start, end = periods.window(first, last)
+    opening = ledger.balance_before(db, district, account, start)
+    credits, debits = ledger.period_totals(db, district, account, start, end)
+    closing = opening + credits - debits
+    entries, total = ledger.period_entries(db, district, account, start, end,
+                                           (query["page"] - 1) * query["page_size"], query["page_size"])
+    return {
+        "account": account, "district": district, "kind": kind, "owner": owner, "community": community,
+        "from": first.isoformat(), "to": last.isoformat(),
+        "opening_balance": opening, "opening_yuan": yuan(opening), "credits": credits, "debits": debits,
+        "closing_balance": closing, "closing_yuan": yuan(closing),
+        "entries": [entry_view(e) for e in entries], "total": total,
+        "page": query["page"], "page_size": query["page_size"],
+    }
+
+
+def reverse(db, auth, district, transaction_id, payload, now=None):
+    """A correction: new entries that undo an award, never an edit. Orders are undone by cancelling them."""
+    district = _district(district)
+    accounts.require_admin(auth, district)
+    reason = load(ReversalIn(), payload)["reason"]
+    now = now or utcnow()
+    original = db.entries.find_one({"district": district, "transaction_id": transaction_id,
+                                    "account": {"$regex": "^user:"}}) if isinstance(transaction_id, str) else None
+    if original is None:
+        raise NotFound("no such transaction", {"transaction_id": [f"{transaction_id} not found"]})
+    if not original.get("earning") or original["amount"] <= 0:
+        raise Conflict("only awards are reversed; an order is cancelled instead",
+                       {"transaction_id": [f"{transaction_id} is a {original['reason']}"]})
+    user_id = ledger.user_of(original["account"])
+    try:
+        entry = ledger.transfer(
+            db, district, user_id, -original["amount"], original["counter_account"], f"reversal:{transaction_id}",
+            "reversal", now=now, actor=auth.as_actor(), source={"type": "reversal", "id": transaction_id},
+            community=original.get("community"), earning=original["earning"], note=reason,
+            petition_id=original.get("petition_id"))
+    except ledger.NotEnoughPoints as err:
+        raise Conflict("the points were spent already",
+                       {"transaction_id": [f"{user_id} holds {err.balance} points, the award was {err.needed}"]})
+    return {"transaction_id": entry["transaction_id"], "reverses": transaction_id, "user_id": user_id,
+            "amount": entry["amount"], "balance": ledger.balance(db, district, original["account"]),
+            "reason": reason}
 
 
 def check_ledger(db, auth, district):
+    """Verify the whole district: entries sum to zero, chains hold, orders and stock add up."""
     district = _district(district)
-    _require_admin(auth, district)
+    accounts.require_admin(auth, district)
     audit = ledger.audit(db, district)
+    goods = shop.audit(db, district)
+    balanced = (audit["sum"] == 0 and not audit["unbalanced_transactions"] and not audit["negative_accounts"]
+                and not audit["chain_breaks"] and not goods["order_breaks"] and not goods["stock_breaks"])
     return {
-        "district": district, "entries": audit["entries"], "sum": audit["sum"],
-        "balanced": audit["sum"] == 0 and not audit["unbalanced_transactions"],
+        "district": district, "entries": audit["entries"], "sum": audit["sum"], "balanced": balanced,
         "negative_accounts": audit["negative_accounts"],
+        "unbalanced_transactions": audit["unbalanced_transactions"][:100],
+        "chain_breaks": audit["chain_breaks"][:100], "order_breaks": goods["order_breaks"][:100],
+        "stock_breaks": goods["stock_breaks"][:100], "accounts_with_entries": audit["accounts"],
+        "orders": goods["orders"], "orders_in_flight": goods["orders_in_flight"],
     }
+

@@ -1,14 +1,35 @@
-"""Points service entrypoints; the ledger and the rules live in domain.py and ledger.py."""
+"""Points service entrypoints: the ledger, earning rules, activities, claims, the shop and reports.
+
+The logic lives in plain modules: domain.py (awards, statements, the check), ledger.py, rules.py,
+shop.py, activities.py, claims.py, reports.py.
+"""
+import logging
+import os
+
 from nameko.events import EventDispatcher, event_handler
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
 from civicgrid.auth import Auth
+from civicgrid.clock import Clock
 from civicgrid.idempotency import idempotent
+from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import domain
-from .dependencies import create_indexes
-from .schemas import LedgerCheckSchema, RulesSchema, StatementSchema
+from . import activities, claims, domain, ledger, reports, shop
+from .dependencies import GridDirectory, create_indexes
+from .schemas import (AccountStatementSchema, ActivityPageSchema, ActivitySchema, CheckInAnswerSchema,
+                      ClaimPageSchema, ClaimSchema, ItemSchema, LeaderboardSchema, LedgerCheckSchema,
+                      OrderPageSchema, OrderSchema, ReportSchema, ReversalSchema, RulesSchema, ShopSettingsSchema,
+                      StatementSchema)
+from .views import activity_view, claim_view, item_view, order_view
+
+log = logging.getLogger(__name__)
+
+SCAN_SECONDS = float(os.environ.get("CIVICGRID_SHOP_SCAN_SECONDS")
+                     or os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS") or 30)
+OUTBOXES = ("orders", "activities", "claims")
 
 
 class PointsService:
@@ -16,15 +37,23 @@ class PointsService:
 
     db = Store(indexes=create_indexes)
     auth = Auth()
+    clock = Clock()
     dispatch = EventDispatcher()
+    grid = RpcProxy("grid")
 
     @rpc
     def ping(self):
         return "pong"
 
+    # -- my points, rules, statements, the check ------------------------------------
+
     @rpc
     def my_points(self):
-        return StatementSchema().dump(domain.my_points(self.db, self.auth))
+        return StatementSchema().dump(domain.my_points(self.db, self.auth, self.clock()))
+
+    @rpc
+    def set_my_settings(self, settings):
+        return StatementSchema().dump(domain.set_my_settings(self.db, self.auth, settings, self.clock()))
 
     @rpc
     def get_rules(self, district):
@@ -38,10 +67,192 @@ class PointsService:
     def check_ledger(self, district):
         return LedgerCheckSchema().dump(domain.check_ledger(self.db, self.auth, district))
 
+    @rpc
+    def statement(self, account, query=None):
+        return AccountStatementSchema().dump(domain.statement(self.db, self.auth, account, query or {}, self.clock()))
+
+    @rpc
+    def reverse_transaction(self, district, transaction_id, payload=None):
+        return ReversalSchema().dump(domain.reverse(self.db, self.auth, district, transaction_id, payload,
+                                                    self.clock()))
+
+    # -- the shop -----------------------------------------------------------------------
+
+    @rpc
+    def get_shop_settings(self, district):
+        return ShopSettingsSchema().dump(shop.get_settings(self.db, self.auth, district))
+
+    @rpc
+    def set_shop_settings(self, district, settings):
+        return ShopSettingsSchema().dump(shop.set_settings(self.db, self.auth, district, settings, self.clock()))
+
+    @rpc
+    def create_item(self, payload):
+        return ItemSchema().dump(item_view(shop.create_item(self.db, self.auth, payload, self.clock())))
+
+    @rpc
+    def update_item(self, item_id, payload):
+        return ItemSchema().dump(item_view(shop.update_item(self.db, self.auth, item_id, payload, self.clock())))
+
+    @rpc
+    def change_stock(self, item_id, payload):
+        return ItemSchema().dump(item_view(shop.change_stock(self.db, self.auth, item_id, payload, self.clock())))
+
+    @rpc
+    def list_items(self, query=None):
+        return [ItemSchema().dump(item_view(i)) for i in shop.list_items(self.db, self.auth, query or {})]
+
+    @rpc
+    def get_item(self, item_id):
+        return ItemSchema().dump(item_view(shop.get_item(self.db, self.auth, item_id)))
+
+    @rpc
+    def reserve(self, payload):
+        order, balance = shop.reserve(self.db, self.auth, payload, self.clock())
+        self._relay("orders", order["_id"])
+        return OrderSchema().dump(order_view(order, balance))
+
+    @rpc
+    def list_orders(self, query=None):
+        items, total, params = shop.list_orders(self.db, self.auth, query or {})
+        return OrderPageSchema().dump({"items": [order_view(o) for o in items], "total": total,
+                                       "page": params["page"], "page_size": params["page_size"]})
+
+    @rpc
+    def get_order(self, order_id):
+        return OrderSchema().dump(order_view(shop.get_order(self.db, self.auth, order_id)))
+
+    @rpc
+    def confirm_pickup(self, order_id):
+        order = shop.confirm_pickup(self.db, self.auth, order_id, self.clock())
+        self._relay("orders", order["_id"])
+        return OrderSchema().dump(order_view(order))
+
+    @rpc
+    def cancel_order(self, order_id, payload=None):
+        order = shop.cancel(self.db, self.auth, order_id, payload, self.clock())
+        self._relay("orders", order["_id"])
+        return OrderSchema().dump(order_view(order))
+
+    # -- activities -----------------------------------------------------------------------
+
+    def _activity(self, doc):
+        return ActivitySchema().dump(activity_view(doc, self.auth, activities.is_staff_view(self.auth, doc)))
+
+    @rpc
+    def create_activity(self, community, payload):
+        return self._activity(activities.create(self.db, self.auth, community, payload, self.clock()))
+
+    @rpc
+    def list_activities(self, community, query=None):
+        items, total, params = activities.list_for(self.db, self.auth, community, query or {})
+        return ActivityPageSchema().dump({"items": [activity_view(a, self.auth, activities.is_staff_view(self.auth, a))
+                                                    for a in items],
+                                          "total": total, "page": params["page"], "page_size": params["page_size"]})
+
+    @rpc
+    def get_activity(self, activity_id):
+        return self._activity(activities.get(self.db, self.auth, activity_id))
+
+    @rpc
+    def signup(self, activity_id):
+        return self._activity(activities.signup(self.db, self.auth, activity_id, self.clock()))
+
+    @rpc
+    def withdraw_signup(self, activity_id):
+        return self._activity(activities.withdraw(self.db, self.auth, activity_id, self.clock()))
+
+    @rpc
+    def check_in(self, activity_id, payload):
+        results = activities.check_in(self.db, self.auth, activity_id, payload, self.clock())
+        self._relay("activities", activity_id)
+        return CheckInAnswerSchema().dump({"activity_id": activity_id, "results": results})
+
+    @rpc
+    def cancel_activity(self, activity_id, payload):
+        doc = activities.cancel(self.db, self.auth, activity_id, payload, self.clock())
+        self._relay("activities", doc["_id"])
+        return self._activity(doc)
+
+    # -- claims ------------------------------------------------------------------------
+
+    @rpc
+    def submit_claim(self, payload):
+        claim = claims.submit(self.db, self.auth, payload, self.clock())
+        self._relay("claims", claim["_id"])
+        return ClaimSchema().dump(claim_view(claim))
+
+    @rpc
+    def list_claims(self, query=None):
+        items, total, params = claims.list_for(self.db, self.auth, query or {})
+        return ClaimPageSchema().dump({"items": [claim_view(c) for c in items], "total": total,
+                                       "page": params["page"], "page_size": params["page_size"]})
+
+    @rpc
+    def get_claim(self, claim_id):
+        return ClaimSchema().dump(claim_view(claims.get(self.db, self.auth, claim_id)))
+
+    @rpc
+    def approve_claim(self, claim_id, payload=None):
+        claim = claims.approve(self.db, self.auth, claim_id, payload, self.clock())
+        self._relay("claims", claim["_id"])
+        return ClaimSchema().dump(claim_view(claim))
+
+    @rpc
+    def reject_claim(self, claim_id, payload=None):
+        claim = claims.reject(self.db, self.auth, claim_id, payload, self.clock())
+        self._relay("claims", claim["_id"])
+        return ClaimSchema().dump(claim_view(claim))
+
+    # -- reports --------------------------------------------------------------------------
+
+    @rpc
+    def points_report(self, district=None, query=None):
+        return ReportSchema().dump(reports.report(self.db, self.auth, district, query or {}, self.clock()))
+
+    @rpc
+    def leaderboard(self, district=None, community=None, query=None):
+        return LeaderboardSchema().dump(reports.leaderboard(self.db, self.auth, district, community, query or {},
+                                                            self.clock()))
+
+    # -- events in, timers ---------------------------------------------------------------
+
     @event_handler("petitions", "petition_closed")
     @idempotent
     def handle_petition_closed(self, event):
         # Published after booking: a failed publish leaves the event unmarked, and the
         # redelivery books nothing new but publishes the same (derived) events again.
-        for awarded in domain.on_petition_closed(self.db, event):
+        for awarded in domain.on_petition_closed(self.db, event, self.clock()):
             self.dispatch("points_awarded", awarded)
+
+    @event_handler("grid", "member_assigned")
+    @idempotent
+    def handle_member_assigned(self, event):
+        domain.on_member_assigned(self.db, event, GridDirectory(self.grid).community_of_scope, self.clock())
+
+    @timer(interval=SCAN_SECONDS)
+    def maintain(self):
+        """Expire reservations nobody picked up; finish what a crash left halfway; send pending events."""
+        now = self.clock()
+        expired = shop.expire(self.db, now)
+        repaired = (shop.repair(self.db, now) + activities.repair(self.db, now) + claims.repair(self.db, now)
+                    + ledger.repair_half_written(self.db, now))
+        if expired or repaired:
+            log.info("expired %d reservations, repaired %d", expired, repaired)
+        self.relay_outbox()
+
+    @timer(interval=2)
+    def relay_outbox(self):
+        """Sends what an earlier write could not (a crash or a broker outage in between)."""
+        for name in OUTBOXES:
+            publish_pending(self.db[name], self._publish)
+
+    def _publish(self, event_type, event):
+        self.dispatch(event_type, event)
+
+    def _relay(self, collection, doc_id):
+        try:
+            publish_pending(self.db[collection], self._publish, {"_id": doc_id})
+        except Exception:
+            # The write stands; the relay timer publishes it once the broker answers.
+            log.exception("publishing %s %s deferred to the relay", collection, doc_id)

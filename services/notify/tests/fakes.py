@@ -19,9 +19,60 @@ SYSTEM_ACTOR = {"id": "system", "role": "system"}
 DEPARTMENTS = {"chengjian": ["chengjian1", "chengjian2"]}
 
 
+NODES = {
+    "wenchang": {"id": "wenchang", "type": "community", "name": "文昌社区", "path": ["hb", "hebian", "wenchang"]},
+    "wenchang-g1": {"id": "wenchang-g1", "type": "grid", "name": "经济适用房二期网格",
+                    "path": ["hb", "hebian", "wenchang", "wenchang-g1"]},
+    "b28": {"id": "b28", "type": "building", "name": "竹林湾路28栋",
+            "path": ["hb", "hebian", "wenchang", "wenchang-g1", "b28"]},
+    "b30": {"id": "b30", "type": "building", "name": "竹林湾路30栋",
+            "path": ["hb", "hebian", "wenchang", "wenchang-g1", "b30"]},
+}
+# (user, scope, name, roles, community)
+PEOPLE = [
+    ("wenxiaohua", "b28", "文小华", ["resident"]),
+    ("zhangyiqin", "b28", "张意琴", ["resident"]),
+    ("daiyunzhong", "b28", "代云中", ["building_leader"]),
+    ("sunlouzhang", "b30", "孙楼长", ["building_leader"]),
+    ("zhoudangyuan", "b30", "周党员", ["party_member", "resident"]),
+    ("limin", "wenchang-g1", "李敏", ["grid_worker"]),
+    ("wangshuji", "wenchang", "王书记", ["community_staff"]),
+    ("chengjian1", None, "城建办事员", ["department_staff"]),
+]
+DEPARTMENT_NAMES = {"chengjian": "镇城建办"}
+
+
 class FakeDirectory:
-    def __init__(self):
+    def __init__(self, extra_residents=0):
         self.calls = []
+        # many residents in b30, for broadcasts: r0000, r0001 ...
+        self.people = PEOPLE + [(f"r{i:04d}", "b30", f"居民{i}", ["resident"]) for i in range(extra_residents)]
+
+    def get_department(self, district, department_id):
+        self.calls.append(("get_department", district, department_id))
+        if district != "hb" or department_id not in DEPARTMENT_NAMES:
+            raise NotFound("no such department")
+        return {"id": department_id, "name": DEPARTMENT_NAMES[department_id], "categories": []}
+
+    def members_under(self, district, node_id, roles=None):
+        self.calls.append(("members_under", district, node_id))
+        if district != "hb" or node_id not in NODES:
+            raise NotFound("no such node")
+        under = {n for n, node in NODES.items() if node_id in node["path"]}
+        return {"node": NODES[node_id], "members": [
+            {"user_id": u, "name": name, "roles": r} for u, scope, name, r in sorted(self.people)
+            if scope in under and (roles is None or set(roles) & set(r))]}
+
+    def community_staff(self, district, community):
+        return [m["user_id"] for m in self.members_under(district, community, ["community_staff"])["members"]]
+
+    def user_profile(self, district, user_id):
+        self.calls.append(("user_profile", district, user_id))
+        for u, scope, name, roles in self.people:
+            if district == "hb" and u == user_id:
+                return {"user_id": u, "name": name, "roles": roles, "scope": scope,
+                        "community": "wenchang", "department": None}
+        raise NotFound("no such user")
 
     def responsible_for_building(self, district, building_id):
         self.calls.append(("responsible_for_building", district, building_id))

@@ -1,13 +1,11 @@
 """The notify service on the real broker: events in, one notice each, the inbox over RPC."""
 import pytest
-from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
+from nameko.testing.services import entrypoint_hook
 
 from civicgrid.auth import issue_token
 from civicgrid.errors import Invalid, NotFound, Unauthorized
-from services.notify.service import NotifyService
 
-from .fakes import SYSTEM_ACTOR, FakeDirectory, petition_event, points_event
+from .fakes import SYSTEM_ACTOR, petition_event, points_event
 
 
 def token(user, roles, scope=None):
@@ -18,33 +16,6 @@ RESIDENT = token("wenxiaohua", ["resident"], scope="b28")
 LEADER = token("daiyunzhong", ["building_leader"], scope="b28")
 DEPARTMENT = token("chengjian1", ["department_staff"])
 COMMUNITY = token("wangshuji", ["community_staff"], scope="wenchang")
-
-
-@pytest.fixture
-def grid():
-    return {}
-
-
-@pytest.fixture
-def notify(container_factory, service_config, grid):
-    container = container_factory(NotifyService, service_config)
-    proxy = replace_dependencies(container, "grid")
-    fake = FakeDirectory()
-    proxy.responsible_for_building.side_effect = fake.responsible_for_building
-    proxy.department_staff.side_effect = fake.department_staff
-    grid["proxy"] = proxy
-    container.start()
-    return container
-
-
-@pytest.fixture
-def deliver(notify, service_config):
-    dispatch = event_dispatcher(service_config)
-
-    def deliver(source, event):
-        with entrypoint_waiter(notify, f"handle_{event['type']}"):
-            dispatch(source, event["type"], event)
-    return deliver
 
 
 def call(container, method, context, *args):

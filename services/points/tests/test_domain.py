@@ -100,23 +100,53 @@ def test_a_half_written_transaction_is_completed_with_its_first_amount(db):
     """A crash between the two entries, then a rule change, then the retry: still balanced."""
     event = closed(5)
     tx = f"{event['event_id']}:daiyunzhong:petition_handled"
-    ledger.post(db, "hb", "daiyunzhong", 10, tx, "petition_handled", event_id=event["event_id"])
-    db.entries.delete_one({"transaction_id": tx, "account": "user:daiyunzhong"})
+    domain.on_petition_closed(db, event)
+    # the user's side is written first: a crash loses the counter side
+    db.entries.delete_one({"transaction_id": tx, "account": "issuance:hb"})
+    assert domain.check_ledger(db, HB_ADMIN, "hb")["balanced"] is False
     domain.set_rules(db, HB_ADMIN, "hb", {"handler_5_star": 50})
     domain.on_petition_closed(db, event)
     assert balance(db, "daiyunzhong") == 10
     assert domain.check_ledger(db, HB_ADMIN, "hb")["balanced"] is True
 
 
+def test_the_repair_sweep_completes_a_half_written_transaction(db):
+    event = closed(5)
+    domain.on_petition_closed(db, event, now=EARLIER)
+    tx = f"{event['event_id']}:wenxiaohua:petition_rated"
+    db.entries.delete_one({"transaction_id": tx, "account": "issuance:hb"})
+    assert ledger.repair_half_written(db, EARLIER) == 1
+    assert ledger.repair_half_written(db, EARLIER) == 0
+    assert domain.check_ledger(db, HB_ADMIN, "hb")["balanced"] is True
+
+
 def test_rules_default_and_differ_per_district(db):
     assert domain.get_rules(db, HB_ADMIN, "hb") == domain.DEFAULT_RULES
     changed = domain.set_rules(db, HB_ADMIN, "hb", {"reporter_rated": 3, "handler_5_star": 20})
-    assert changed == {"reporter_rated": 3, "handler_5_star": 20, "handler_4_star": 5}
+    assert changed == dict(domain.DEFAULT_RULES, reporter_rated=3, handler_5_star=20)
     assert domain.get_rules(db, XS_ADMIN, "xs") == domain.DEFAULT_RULES
     domain.on_petition_closed(db, closed(5))
     domain.on_petition_closed(db, closed(5, district="xs"))
     assert balance(db, "daiyunzhong") == 20
     assert balance(db, "daiyunzhong", "xs") == 10
+
+
+def test_caps_and_claim_categories_change_by_key(db):
+    rules = domain.set_rules(db, HB_ADMIN, "hb", {"caps": {"activity": {"per_day": 5}, "petition": {"per_month": 40}},
+                                                  "claim_categories": {"助老": 8}})
+    assert rules["caps"]["activity"] == {"per_day": 5, "per_month": 100}
+    assert rules["caps"]["petition"] == {"per_day": None, "per_month": 40}
+    assert rules["claim_categories"] == {"助老": 8} and rules["reporter_rated"] == 2
+    assert domain.set_rules(db, HB_ADMIN, "hb", {"caps": {"activity": {"per_day": None}}})["caps"]["activity"] == {
+        "per_day": None, "per_month": 100}
+
+
+def test_a_petition_cap_limits_what_closing_petitions_earn(db):
+    domain.set_rules(db, HB_ADMIN, "hb", {"caps": {"petition": {"per_day": 12}}})
+    domain.on_petition_closed(db, closed(5, petition_id="p1"), now=EARLIER)
+    events = domain.on_petition_closed(db, closed(5, petition_id="p2"), now=EARLIER)
+    assert [(e["data"]["user_id"], e["data"]["amount"]) for e in events] == [("wenxiaohua", 2), ("daiyunzhong", 2)]
+    assert balance(db, "daiyunzhong") == 12 and balance(db, "wenxiaohua") == 4  # 12 a day each
 
 
 def test_changing_rules_never_rewrites_entries(db):
@@ -133,6 +163,10 @@ def test_changing_rules_never_rewrites_entries(db):
     ({"reporter_rated": "5"}, "reporter_rated"),
     ({"reporter_rated": 2.5}, "reporter_rated"),
     ({"bonus": 3}, "bonus"),
+    ({"caps": {"activity": {"per_day": 500}}}, "caps.activity.per_day"),  # above the monthly 100
+    ({"caps": {"claim": {"per_day": 9, "per_month": 5}}}, "caps"),
+    ({"caps": {"lottery": {"per_day": 1}}}, "caps"),
+    ({"claim_categories": {"助老": -1}}, "claim_categories"),
 ])
 def test_bad_rules_are_refused_by_name_and_change_nothing(db, rules, field):
     with pytest.raises(Invalid) as err:
@@ -172,10 +206,14 @@ def test_check_ledger_reports_totals_and_breaks(db):
     domain.on_petition_closed(db, closed(5))
     domain.on_petition_closed(db, closed(4, petition_id="p2"))
     report = domain.check_ledger(db, HB_ADMIN, "hb")
-    assert report == {"district": "hb", "entries": 8, "sum": 0, "balanced": True, "negative_accounts": []}
+    assert {k: report[k] for k in ("district", "entries", "sum", "balanced", "negative_accounts")} == {
+        "district": "hb", "entries": 8, "sum": 0, "balanced": True, "negative_accounts": []}
+    assert report["chain_breaks"] == report["order_breaks"] == report["stock_breaks"] == []
     # Tampering the ledger by hand is what the check exists to catch.
     db.entries.insert_one({"district": "hb", "account": "user:mallory", "counter_account": "issuance:hb",
                            "amount": -3, "transaction_id": "forged", "reason": "forged"})
     report = domain.check_ledger(db, HB_ADMIN, "hb")
     assert report["balanced"] is False and report["sum"] == -3
     assert report["negative_accounts"] == ["user:mallory"]
+    assert report["unbalanced_transactions"] == ["forged"]
+    assert {b["account"] for b in report["chain_breaks"]} == {"user:mallory"}  # no chain, no running balance

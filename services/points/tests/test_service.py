@@ -82,7 +82,8 @@ def test_closing_awards_points_once_however_often_delivered(points, publish):
         (2, "petition_rated", "p1")]
     assert mine["entries"][0]["description"] == "诉求评价奖励"
     assert call(points, "my_points", HANDLER)["balance"] == 10
-    assert call(points, "check_ledger", ADMIN, "hb") == {
+    check = call(points, "check_ledger", ADMIN, "hb")
+    assert {k: check[k] for k in ("district", "entries", "sum", "balanced", "negative_accounts")} == {
         "district": "hb", "entries": 4, "sum": 0, "balanced": True, "negative_accounts": []}
 
 
@@ -98,8 +99,8 @@ def test_points_awarded_goes_out_over_the_broker(points, listener, publish):
 
 
 def test_rules_over_rpc(points, publish):
-    assert call(points, "set_rules", ADMIN, "hb", {"reporter_rated": 7}) == {
-        "reporter_rated": 7, "handler_5_star": 10, "handler_4_star": 5}
+    changed = call(points, "set_rules", ADMIN, "hb", {"reporter_rated": 7})
+    assert (changed["reporter_rated"], changed["handler_5_star"], changed["handler_4_star"]) == (7, 10, 5)
     assert call(points, "get_rules", ADMIN, "hb")["reporter_rated"] == 7
     with pytest.raises(Invalid) as err:
         call(points, "set_rules", ADMIN, "hb", {"jackpot": 1000})

@@ -1,0 +1,179 @@
+// District administrator: time limits, point rules, the category catalogue, the ledger check, templates.
+import { firstOf, get, put } from '../api.js';
+import { L, term } from '../i18n.js';
+import { categories, departments, forget, state } from '../state.js';
+import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, unavailable, value } from '../ui.js';
+
+const LIMITS = [
+  ['help_claim_hours', '求助等待党员认领', 'Help request: a party member claims it'],
+  ['grid_claim_hours', '网格认领', 'Grid: claim'],
+  ['grid_resolve_hours', '网格办结', 'Grid: resolve'],
+  ['community_dispatch_hours', '社区派单', 'Community: dispatch'],
+  ['department_accept_hours', '部门接单', 'Department: accept'],
+  ['department_resolve_hours', '部门办结', 'Department: resolve'],
+  ['rate_hours', '居民评价（超时自动归档）', 'Resident: rate (then it closes by itself)'],
+];
+
+const RULES = [
+  ['reporter_rated', '居民评价诉求', 'Resident rates a petition'],
+  ['handler_5_star', '办理人获 5 星', 'Handler gets 5 stars'],
+  ['handler_4_star', '办理人获 4 星', 'Handler gets 4 stars'],
+];
+
+function numbers(el, names) {
+  const out = {};
+  for (const name of names) {
+    const v = value(el, name);
+    if (v === '' || v === undefined) continue;
+    const n = Number(v);
+    out[name] = Number.isInteger(n) ? n : v; // let the API name a bad value
+  }
+  return out;
+}
+
+function numberForm(title, lead, rows, current, unit, save) {
+  return h('div', { class: 'card', dataset: { section: title } },
+    h('h2', {}, title), h('p', { class: 'hint' }, lead),
+    form({
+      submit: L('保存', 'Save'), className: 'grid-form',
+      children: rows.map(([name, zh, en]) => field({ name, label: L(zh, en),
+        control: h('div', { class: 'with-unit' }, input({ name, type: 'number', inputmode: 'numeric', step: 1, value: current[name] ?? '' }), h('span', {}, unit)) })),
+      action: async (el) => { await save(numbers(el, rows.map((r) => r[0]))); toast(L('已保存', 'Saved')); },
+    }));
+}
+
+// -- the category editor ------------------------------------------------------------------
+
+function fieldRow(f, index) {
+  const n = (name) => `fields[${index}].${name}`;
+  return h('fieldset', { class: 'field-row', dataset: { field: `fields[${index}]` } },
+    h('legend', {}, L('字段 {i}', 'Field {i}', { i: index + 1 })),
+    h('div', { class: 'row' },
+      field({ name: n('code'), label: L('代码', 'Code'), control: input({ name: n('code'), value: f.code || '', autocapitalize: 'none' }) }),
+      field({ name: n('name'), label: L('名称', 'Name'), control: input({ name: n('name'), value: f.name || '' }) }),
+      field({ name: n('type'), label: L('类型', 'Type'), control: select(['string', 'number', 'single_choice', 'multiple_choice'].map((t) => ({ value: t, label: term('fieldType', t) })), { name: n('type'), value: f.type || 'string' }) }),
+      field({ name: n('required'), label: L('必填', 'Required'), control: h('label', { class: 'check' }, h('input', { type: 'checkbox', name: n('required'), checked: !!f.required }), L('是', 'Yes')) })),
+    field({ name: n('choices'), label: L('选项（每行一个：代码=名称）', 'Choices (one per line: key=name)'), wide: true,
+      control: textarea({ name: n('choices'), rows: 2, value: (f.choices || []).map((c) => `${c.key}=${c.name}`).join('\n') }) }),
+    h('p', { class: 'field-error', role: 'alert', hidden: true }));
+}
+
+function readFields(el, count) {
+  const out = [];
+  for (let i = 0; i < count; i += 1) {
+    const n = (name) => `fields[${i}].${name}`;
+    if (!el.querySelector(`[name="${CSS.escape(n('code'))}"]`)) continue;
+    const choices = String(value(el, n('choices')) || '').split('\n').map((s) => s.trim()).filter(Boolean).map((line) => {
+      const [key, ...rest] = line.split('=');
+      return { key: key.trim(), name: (rest.join('=') || key).trim() };
+    });
+    out.push({ code: value(el, n('code')).trim(), name: value(el, n('name')).trim(), type: value(el, n('type')), required: value(el, n('required')), choices });
+  }
+  return out;
+}
+
+function categoryEditor(def, deptList, onSaved) {
+  const creating = !def;
+  def = def || { category: '', name: '', description: '', department_id: '', kind: 'issue', fields: [] };
+  const rows = h('div', { class: 'field-rows' });
+  let count = 0;
+  const addRow = (f) => { rows.append(fieldRow(f || {}, count)); count += 1; };
+  def.fields.forEach(addRow);
+  const f = form({
+    submit: creating ? L('新建类别', 'Create category') : L('保存类别', 'Save category'),
+    children: [
+      creating ? field({ name: 'category', label: L('类别代码', 'Category code'), required: true, control: input({ name: 'category', autocapitalize: 'none', placeholder: 'streetlight' }) }) : null,
+      field({ name: 'name', label: L('名称', 'Name'), required: true, control: input({ name: 'name', value: def.name }) }),
+      field({ name: 'description', label: L('说明', 'Description'), control: textarea({ name: 'description', rows: 2, value: def.description || '' }) }),
+      field({ name: 'kind', label: L('类型', 'Kind'), control: select(['issue', 'help'].map((k) => ({ value: k, label: term('kind', k) })), { name: 'kind', value: def.kind }) }),
+      field({ name: 'department_id', label: L('对口部门', 'Department'), control: select([{ value: '', label: L('（无：仅求助类）', '(none: help only)') },
+        ...deptList.map((d) => ({ value: d.id, label: d.name }))], { name: 'department_id', value: def.department_id || '' }) }),
+      h('h3', {}, L('补充字段', 'Extra fields')), rows,
+      h('button', { type: 'button', class: 'secondary small', onclick: () => addRow({}) }, L('+ 添加字段', '+ Add a field')),
+    ],
+    action: async (el) => {
+      const code = creating ? value(el, 'category').trim() : def.category;
+      if (creating && !code) {
+        const err = { status: 422, errors: { category: ['Missing data for required field.'] }, body: {} };
+        throw err;
+      }
+      const body = { name: value(el, 'name').trim(), description: value(el, 'description').trim(), kind: value(el, 'kind'),
+        department_id: value(el, 'department_id') || null, fields: readFields(el, count) };
+      await put(`/districts/${encodeURIComponent(state.me.district)}/categories/${encodeURIComponent(code)}`, body);
+      forget('categories');
+      toast(L('类别已保存', 'Category saved'));
+      onSaved();
+    },
+  });
+  return f;
+}
+
+async function categorySection(rerender) {
+  const [list, deptList] = await Promise.all([categories(), departments()]);
+  const holder = h('div', { class: 'editor-holder' });
+  const open = (def) => {
+    holder.replaceChildren(h('div', { class: 'card inset' },
+      h('h3', {}, def ? `${def.name}（${def.category}）` : L('新建类别', 'New category')),
+      categoryEditor(def, deptList, rerender)));
+    holder.scrollIntoView({ block: 'start' });
+  };
+  return h('div', { class: 'card', dataset: { section: 'categories' } },
+    h('h2', {}, L('诉求类别与补充字段', 'Categories and their fields')),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('thead', {}, h('tr', {}, [L('代码', 'Code'), L('名称', 'Name'), L('类型', 'Kind'), L('对口部门', 'Department'), L('字段', 'Fields'), ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, list.map((c) => h('tr', {},
+        h('td', {}, c.category), h('td', {}, c.name), h('td', {}, term('kind', c.kind)), h('td', {}, c.department_name || c.department_id || '—'),
+        h('td', {}, c.fields.map((f) => f.name).join('、') || '—'),
+        h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => open(c) }, L('编辑', 'Edit')))))))),
+    h('button', { type: 'button', class: 'secondary small', onclick: () => open(null) }, L('+ 新建类别', '+ New category')),
+    holder);
+}
+
+async function ledgerSection() {
+  const result = h('div', { 'aria-live': 'polite' });
+  const check = async () => {
+    result.replaceChildren(h('p', { class: 'loading' }, L('正在核对…', 'Checking…')));
+    try {
+      const r = await get(`/districts/${encodeURIComponent(state.me.district)}/ledger/check`);
+      result.replaceChildren(h('div', { class: `notice ${r.balanced && !r.negative_accounts.length ? 'good' : 'error'}` },
+        r.balanced ? L('账目平衡：{n} 笔记录合计为 0。', 'Balanced: {n} entries sum to zero.', { n: r.entries })
+          : L('账目不平衡：合计 {s}', 'Not balanced: sum {s}', { s: r.sum }),
+        r.negative_accounts.length ? h('p', {}, L('余额为负的账户：', 'Overdrawn accounts: '), r.negative_accounts.join(', ')) : null));
+    } catch (err) { result.replaceChildren(errorBox(err)); }
+  };
+  return h('div', { class: 'card', dataset: { section: 'ledger' } }, h('h2', {}, L('积分账目核对', 'Ledger check')),
+    h('p', { class: 'hint' }, L('复式记账：全区积分收支合计应为 0，且没有账户透支。', 'Double entry: the district’s entries sum to zero and no account is overdrawn.')),
+    h('button', { type: 'button', class: 'secondary', onclick: check }, L('立即核对', 'Check now')), result);
+}
+
+async function templatesSection() {
+  const path = await firstOf(['/api/v1/districts/{code}/templates', '/api/v1/districts/{code}/notification-templates', '/api/v1/notifications/templates']);
+  const title = h('h2', {}, L('通知模板', 'Notification templates'));
+  if (!path) return h('div', { class: 'card', dataset: { section: 'templates' } }, title, unavailable(L('通知模板', 'Templates')));
+  const url = path.replace(/^\/api\/v1/, '').replace('{code}', encodeURIComponent(state.me.district));
+  try {
+    const body = await get(url);
+    const items = Array.isArray(body) ? body : body.items || [];
+    return h('div', { class: 'card', dataset: { section: 'templates' } }, title,
+      h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {}, [L('事件', 'Event'), L('对象', 'Audience'), L('语言', 'Locale'), L('标题', 'Title'), L('内容', 'Body')].map((t) => h('th', {}, t)))),
+        h('tbody', {}, items.map((t) => h('tr', {}, h('td', {}, t.event_type || t.type || ''), h('td', {}, t.audience || ''), h('td', {}, t.locale || ''),
+          h('td', {}, t.title || t.heading || ''), h('td', {}, t.body || '')))))));
+  } catch (err) { return h('div', { class: 'card' }, title, errorBox(err)); }
+}
+
+export async function settingsPage(params, ctx) {
+  const code = encodeURIComponent(state.me.district);
+  const [limits, rules] = await Promise.all([get(`/districts/${code}/time-limits`), get(`/districts/${code}/point-rules`)]);
+  return h('section', { class: 'settings' },
+    pageHeader(L('设置', 'Settings')),
+    h('div', { class: 'grid2' },
+      numberForm(L('办理时限', 'Time limits'), L('每一级的时限（小时）。超时后系统自动向上吹哨或提醒上一级；已在等待的诉求保持原期限。',
+        'Hours each level has. When they pass the system whistles the petition up or warns the level above; petitions already waiting keep their deadline.'),
+      LIMITS, limits, L('小时', 'h'), (body) => put(`/districts/${code}/time-limits`, body)),
+      numberForm(L('积分规则', 'Point rules'), L('诉求评价归档时发放的积分。修改不影响已发放的积分。', 'Points a closed petition earns. Changes never rewrite past entries.'),
+        RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body))),
+    await categorySection(ctx.rerender),
+    await templatesSection(),
+    await ledgerSection());
+}

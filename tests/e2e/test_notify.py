@@ -1,0 +1,272 @@
+"""Notifications end to end: the real processes over HTTP and AMQP, a local webhook receiver that
+checks signatures (and one that fails twice first), templates, preferences, broadcasts, digests.
+
+This module starts a platform of its own (a vhost, databases and a movable clock of its own):
+it needs settings the shared one does not have (webhooks to http://127.0.0.1 allowed, fast
+timers, a short webhook timeout, three attempts) and it moves time by days for the digest.
+"""
+import json
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from civicgrid.client import Client
+from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
+from services.notify.tests.receiver import Receiver
+
+from .conftest import PASSWORD, MovableClock, eventually
+
+SHANGHAI = timezone(timedelta(hours=8))
+NAMES = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1", "wc-secretary",
+         "cj-clerk", "zz-clerk", "hb-admin"]
+
+
+@pytest.fixture(scope="module")
+def clock(tmp_path_factory):
+    return MovableClock(tmp_path_factory.mktemp("notify-clock") / "offset")
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory, clock):
+    prefix = "e2e_notify_" + uuid.uuid4().hex[:8]
+    env = {"MONGO_DB_PREFIX": prefix, "CIVICGRID_CLOCK_FILE": str(clock.path),
+           "CIVICGRID_WEBHOOK_ALLOW_LOCAL_HTTP": "1", "CIVICGRID_WEBHOOK_TIMEOUT_SECONDS": "1",
+           "CIVICGRID_DELIVERY_SCAN_SECONDS": "0.2", "CIVICGRID_FANOUT_SCAN_SECONDS": "0.2",
+           "CIVICGRID_DIGEST_SCAN_SECONDS": "0.5", "CIVICGRID_DELIVERY_MAX_ATTEMPTS": "3",
+           "CIVICGRID_DELIVERY_BACKOFF_SECONDS": "30"}
+    log = tmp_path_factory.mktemp("notify-platform") / "platform.log"
+    with temporary_vhost("civicgrid_e2e_notify") as uri:
+        running = Platform(uri, log_path=str(log), env=env).start()
+        yield running
+        running.stop()
+    drop_databases(prefix)
+
+
+@pytest.fixture(scope="module")
+def users(platform):
+    with open(os.path.join(ROOT, "demo", "hebian.json"), encoding="utf-8") as f:
+        demo = json.load(f)
+    admin = Client(platform.url).login("admin", "admin")
+    admin.post("/api/v1/districts", demo["district"], expect=201)
+    admin.post("/api/v1/districts/hb/import", {k: v for k, v in demo.items() if k != "district"})
+    anonymous = Client(platform.url)
+    clients = {name: anonymous.login(name, PASSWORD) for name in NAMES}
+    clients["admin"] = admin
+    return clients
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def error(client, method, path, status, **kwargs):
+    body = client.request(method, path, expect=status, **kwargs)
+    assert set(body) == {"code", "status", "message", "errors"} and body["code"] == status
+    return body
+
+
+def inbox(client, **params):
+    return client.get("/api/v1/notifications", params={"page_size": 100, **params})
+
+
+def deliveries(admin, **params):
+    return admin.get("/api/v1/districts/hb/deliveries", params={"page_size": 100, **params})["items"]
+
+
+def submit(client, title, category="streetlight"):
+    return client.post("/api/v1/petitions", {"category": category, "title": title}, expect=201)["id"]
+
+
+def test_webhooks_signed_per_department_and_district_one_failing_twice_first(users, receiver, clock):
+    admin, clerk = users["hb-admin"], users["cj-clerk"]
+    department = receiver.route("/chengjian")
+    flaky = receiver.route("/district-flaky", fail_first=2)
+    mine = clerk.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + "/chengjian",
+                                                        "department_id": "chengjian"}, expect=201)
+    department.set_secret(mine["secret"])
+    district = admin.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + "/district-flaky",
+                                                            "events": ["petition_dispatched"]}, expect=201)
+    flaky.set_secret(district["secret"])
+    assert [w["id"] for w in clerk.get("/api/v1/districts/hb/webhooks")] == [mine["id"]]
+    assert all("secret" not in w for w in admin.get("/api/v1/districts/hb/webhooks"))
+
+    pid = submit(users["zhangyiqin"], "竹林湾路路灯整排不亮")
+    users["wc-grid1"].act(pid, "escalate", {"reason": "需城建办维修线路"})
+    users["wc-secretary"].act(pid, "dispatch", {"department_id": "chengjian"})
+
+    request = eventually(lambda: department.requests)[0]
+    assert request["verified"], request["error"]
+    assert request["json"]["event"]["type"] == "petition_dispatched"
+    assert request["json"]["event"]["data"]["petition_id"] == pid
+    assert request["headers"]["X-CivicGrid-Event"] == "petition_dispatched"
+    # the district's receiver failed once: the delivery waits for its backoff, which the clock moves past
+    eventually(lambda: [d for d in deliveries(admin, recipient=district["id"]) if d["attempts"] == 1])
+    clock.advance(31 / 3600)
+    eventually(lambda: [d for d in deliveries(admin, recipient=district["id"]) if d["attempts"] == 2])
+    clock.advance(61 / 3600)
+    sent = eventually(lambda: deliveries(admin, recipient=district["id"], status="sent"))[0]
+    assert sent["attempts"] == 3 and [a["ok"] for a in sent["attempt_log"]] == [False, False, True]
+    assert [a["status_code"] for a in sent["attempt_log"]] == [500, 500, 200]
+    assert len(flaky.requests) == 3 and all(r["verified"] for r in flaky.requests)
+    assert {r["headers"]["X-CivicGrid-Delivery"] for r in flaky.requests} == {sent["id"]}
+    assert [r["json"]["attempt"] for r in flaky.requests] == [1, 2, 3]
+    # the department's own webhook heard of its petition only: dispatched, nothing of the grid's steps
+    clerk.act(pid, "accept")
+    eventually(lambda: len(department.requests) == 2)
+    assert [r["json"]["event"]["type"] for r in department.requests] == ["petition_dispatched",
+                                                                          "petition_accepted"]
+    assert len(flaky.requests) == 3  # the district's was narrowed to petition_dispatched
+    clerk.request("DELETE", f"/api/v1/districts/hb/webhooks/{mine['id']}", expect=200)
+    admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{district['id']}", expect=200)
+
+
+def test_a_receiver_that_keeps_failing_is_listed_for_the_operator_and_retried(users, receiver, clock):
+    admin = users["hb-admin"]
+    dead = receiver.route("/dead", status=503)
+    hook = admin.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + "/dead",
+                                                        "events": ["petition_submitted"]}, expect=201)
+    dead.set_secret(hook["secret"])
+    submit(users["huxingyou"], "29栋楼道灯闪烁")
+    for attempt in (1, 2):
+        eventually(lambda: [d for d in deliveries(admin, recipient=hook["id"]) if d["attempts"] == attempt])
+        clock.advance(61 / 3600)
+    failed = eventually(lambda: deliveries(admin, status="failed", recipient=hook["id"]))[0]
+    assert (failed["attempts"], failed["last_error"]) == (3, "receiver answered 503")
+    dead.status = 200
+    retried = admin.post(f"/api/v1/districts/hb/deliveries/{failed['id']}/retry")
+    assert retried["status"] == "pending"
+    eventually(lambda: deliveries(admin, status="sent", recipient=hook["id"]))
+    error(admin, "POST", f"/api/v1/districts/hb/deliveries/{failed['id']}/retry", 409)
+    error(users["cj-clerk"], "GET", "/api/v1/districts/hb/deliveries", 403)
+    error(admin, "GET", "/api/v1/districts/hb/deliveries", 422, params={"channel": "fax"})
+    admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{hook['id']}", expect=200)
+
+
+def test_templates_per_district_and_locale_checked_when_saved(users):
+    admin, resident = users["hb-admin"], users["wenxiaohua"]
+    path = "/api/v1/districts/hb/notification-templates/petition_submitted/resident"
+    body = error(admin, "PUT", path + "/zh-CN", 422, json={"title": "已受理", "body": "您的诉求「{titel}」已受理"})
+    assert "unknown field {titel}" in body["errors"]["body"][0]
+    body = error(admin, "PUT", path + "/zh-CN", 422, json={"title": "已受理{", "body": "ok"})
+    assert "malformed placeholder" in body["errors"]["title"][0]
+    error(admin, "PUT", path + "/fr", 422, json={"title": "a", "body": "b"})
+    error(admin, "PUT", "/api/v1/districts/hb/notification-templates/petition_nothing/resident/zh-CN", 404,
+          json={"title": "a", "body": "b"})
+    error(resident, "PUT", path + "/zh-CN", 403, json={"title": "a", "body": "b"})
+    saved = admin.put(path + "/zh-CN", {"title": "河边镇已受理", "body": "「{title}」已受理（{status_text}）"})
+    assert saved["source"] == "district" and "status_text" in saved["fields"]
+    pid = submit(resident, "28栋门禁损坏")
+    notice = eventually(lambda: [n for n in inbox(resident)["items"] if n["petition_id"] == pid])[0]
+    assert (notice["title"], notice["body"]) == ("河边镇已受理", "「28栋门禁损坏」已受理（已提交）")
+    listed = admin.get("/api/v1/districts/hb/notification-templates",
+                       params={"type": "petition_submitted", "locale": "en"})
+    assert {t["audience"] for t in listed} == {"resident", "building", "party"}
+    assert admin.request("DELETE", path + "/zh-CN")["source"] == "default"
+
+
+def test_preferences_locale_and_bad_input(users):
+    resident, staff = users["zhangyiqin"], users["wc-secretary"]
+    body = error(resident, "PUT", "/api/v1/notifications/preferences", 422,
+                 json={"channels": {"progress": ["inbox", "fax"]}})
+    assert "unknown channel 'fax'" in body["errors"]["channels.progress"][0]
+    error(users["cj-clerk"], "PUT", "/api/v1/notifications/preferences", 422, json={"channels": {"dispatch": []}})
+    error(resident, "PUT", "/api/v1/notifications/preferences", 422, json={"locale": "fr"})
+    error(resident, "PUT", "/api/v1/notifications/preferences", 422, json={"pager": "123"})
+    error(staff, "GET", "/api/v1/districts/hb/users/nobody-here/notification-preferences", 404)
+    error(resident, "GET", "/api/v1/districts/hb/users/wenxiaohua/notification-preferences", 403)
+    mine = resident.put("/api/v1/notifications/preferences", {"locale": "en",
+                                                              "quiet_hours": {"start": "22:00", "end": "07:00"}})
+    assert mine["locale"] == "en" and mine["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+    seen = staff.put("/api/v1/districts/hb/users/zhangyiqin/notification-preferences",
+                     {"contacts": {"sms": "13800000000"}})
+    assert seen["contacts"]["sms"] == "13800000000" and seen["locale"] == "en"
+    pid = submit(resident, "Lift stuck at floor 3")
+    notice = eventually(lambda: [n for n in inbox(resident)["items"] if n["petition_id"] == pid])[0]
+    assert (notice["title"], notice["body"]) == ("Petition submitted",
+                                                 "Your petition \"Lift stuck at floor 3\" has been submitted")
+    resident.put("/api/v1/notifications/preferences", {"locale": None, "quiet_hours": None})
+
+
+def test_a_broadcast_to_a_building_with_read_and_confirmed_lists(users):
+    staff, resident, neighbour = users["wc-secretary"], users["wenxiaohua"], users["zhangyiqin"]
+    sent = staff.post("/api/v1/broadcasts", {"target_kind": "building", "node_id": "b28", "title": "停水通知",
+                                             "body": "11月3日8:00-12:00停水检修，请提前储水",
+                                             "confirm_required": True}, expect=202)
+    assert sent["status"] == "sending" and sent["total"] == 3  # two residents and the building leader
+    notice = eventually(lambda: inbox(resident, type="broadcast", broadcast_id=sent["id"])["items"])[0]
+    assert notice["confirm_required"] and notice["body"].endswith("（请确认已阅）")
+    confirmed = resident.post(f"/api/v1/notifications/{notice['id']}/confirm")
+    assert confirmed["confirmed"] and confirmed["read"]
+    theirs = eventually(lambda: inbox(neighbour, broadcast_id=sent["id"])["items"])[0]
+    assert theirs["title"] == "停水通知"
+    neighbour.post(f"/api/v1/notifications/{theirs['id']}/read")
+    view = eventually(lambda: (lambda v: v if v["status"] == "sent" else None)(
+        staff.get(f"/api/v1/broadcasts/{sent['id']}")))
+    assert (view["total"], view["fanned_out"], view["read"], view["confirmed"]) == (3, 3, 2, 1)
+    lists = {state: [r["user_id"] for r in staff.get(f"/api/v1/broadcasts/{sent['id']}/recipients",
+                                                      params={"state": state})["items"]]
+             for state in ("read", "unread", "confirmed", "unconfirmed")}
+    assert lists == {"read": ["wenxiaohua", "zhangyiqin"], "unread": ["daiyunzhong"], "confirmed": ["wenxiaohua"],
+                     "unconfirmed": ["daiyunzhong", "zhangyiqin"]}
+    assert sent["id"] in [b["id"] for b in users["wc-grid1"].get("/api/v1/broadcasts")["items"]]
+    error(resident, "GET", f"/api/v1/broadcasts/{sent['id']}", 404)
+    error(resident, "POST", "/api/v1/broadcasts", 403,
+          json={"target_kind": "building", "node_id": "b28", "title": "x", "body": "y"})
+    error(staff, "POST", "/api/v1/broadcasts", 422,
+          json={"target_kind": "building", "node_id": "b99", "title": "x", "body": "y"})
+    error(staff, "POST", "/api/v1/broadcasts", 422,
+          json={"target_kind": "grid", "node_id": "b28", "title": "x", "body": "y"})
+    error(users["daijiaqian"], "POST", "/api/v1/broadcasts", 403,
+          json={"target_kind": "building", "node_id": "b28", "title": "x", "body": "y"})
+    plain = staff.post("/api/v1/broadcasts", {"target_kind": "community", "node_id": "wenchang", "title": "公示",
+                                              "body": "本月积分超市开放时间调整"}, expect=202)
+    item = eventually(lambda: inbox(neighbour, broadcast_id=plain["id"])["items"])[0]
+    error(neighbour, "POST", f"/api/v1/notifications/{item['id']}/confirm", 409)
+
+
+def test_the_inbox_api(users):
+    resident = users["huxingyou"]
+    pid = submit(resident, "29栋门口积水")
+    eventually(lambda: inbox(resident, petition_id=pid)["items"])
+    counts = resident.get("/api/v1/notifications/unread-count")
+    assert counts["unread"] >= 1 and counts["by_category"]["progress"] >= 1
+    assert inbox(resident, read="false", category="progress")["total"] == counts["by_category"]["progress"]
+    first = inbox(resident, page_size=1, page=1)
+    assert len(first["items"]) == 1 and first["total"] >= 1
+    one = resident.get(f"/api/v1/notifications/{first['items'][0]['id']}")
+    assert one["id"] == first["items"][0]["id"]
+    marked = resident.post("/api/v1/notifications/read-all", {"category": "progress"})
+    assert marked["marked"] == counts["by_category"]["progress"]
+    assert resident.get("/api/v1/notifications/unread-count")["by_category"].get("progress", 0) == 0
+    assert resident.post("/api/v1/notifications/read-all", {})["unread"] == 0
+    error(resident, "GET", "/api/v1/notifications", 422, params={"category": "gossip"})
+    error(resident, "GET", "/api/v1/notifications", 422, params={"page_size": 500})
+    error(users["daiyunzhong"], "GET", f"/api/v1/notifications/{one['id']}", 404)
+
+
+def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
+    admin = users["hb-admin"]
+    admin.put("/api/v1/districts/hb/time-limits", {"grid_claim_hours": 24 * 90, "grid_resolve_hours": 24 * 90})
+    error(admin, "PUT", "/api/v1/districts/hb/notification-settings", 422, json={"timezone": "Mars/Base"})
+    assert admin.put("/api/v1/districts/hb/notification-settings", {"digest_hour": 8})["timezone"] == "Asia/Shanghai"
+    pid = submit(users["huxingyou"], "29栋后坡护栏松动", category="slope")
+    # to 08:30 of the next day in Shanghai, by the platform's clock
+    now = datetime.now(timezone.utc) + timedelta(seconds=clock.offset)
+    local = now.astimezone(SHANGHAI)
+    target = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), SHANGHAI) + timedelta(hours=8.5)
+    clock.advance((target - local).total_seconds() / 3600)
+    date = target.date().isoformat()
+
+    def digest_for(client):
+        return [n for n in inbox(client, type="digest")["items"] if n["data"]["date"] == date]
+    grid = eventually(lambda: digest_for(users["wc-grid1"]), timeout=20)[0]
+    assert grid["title"] == f"今日待办（{date}）" and grid["category"] == "digest"
+    assert pid in [i["petition_id"] for i in grid["data"]["items"]["unclaimed"]]
+    assert grid["data"]["counts"]["unclaimed"] == len(grid["data"]["items"]["unclaimed"])
+    assert grid["body"].startswith(f"待认领/待派单/待接单{grid['data']['counts']['unclaimed']}件")
+    assert not digest_for(users["wenxiaohua"])  # residents get no digest
+    assert len(digest_for(users["wc-grid1"])) == 1
