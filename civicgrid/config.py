@@ -45,3 +45,8 @@ def admin_credentials():
 
 def rpc_timeout():
     return float(os.environ.get("CIVICGRID_RPC_TIMEOUT", "10"))
+
+
+def open311_setting(name):
+    """``CIVICGRID_OPEN311_<NAME>``: BASE_URL, CONTACT, UTC_OFFSET (see docs/open311.md)."""
+    return os.environ.get(f"CIVICGRID_OPEN311_{name}") or None

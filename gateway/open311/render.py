@@ -9,12 +9,13 @@ Times are W3C date-times with the district's UTC offset.
 """
 import json
 import logging
-import os
 import re
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree
 
 from flask import Response, current_app
+
+from civicgrid import config
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ TIMES = ("requested_datetime", "updated_datetime", "expected_datetime")
 def district_timezone():
     """The offset Open311 shows times at: ``OPEN311_UTC_OFFSET`` (app config) or
     ``CIVICGRID_OPEN311_UTC_OFFSET`` (environment), ``+08:00`` unless set."""
-    text = current_app.config.get("OPEN311_UTC_OFFSET") or os.environ.get("CIVICGRID_OPEN311_UTC_OFFSET") \
+    text = current_app.config.get("OPEN311_UTC_OFFSET") or config.open311_setting("UTC_OFFSET") \
         or DEFAULT_OFFSET
     match = _OFFSET.match(text.strip())
     if not match or int(match.group(2)) > 14 or int(match.group(3)) > 59:

@@ -11,13 +11,13 @@ never handed out: ``open311:public`` with role ``open311_reader`` for reads, and
 ``open311:<application>`` with role ``open311_client`` for a POST whose key checked out.
 Every service verifies them as it verifies a signed-in user's.
 """
-import os
 import re
 from datetime import datetime, time
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from civicgrid import config
 from civicgrid.auth import issue_token
 from civicgrid.errors import NotFound
 
@@ -92,14 +92,14 @@ def _reader(code):
 # -- discovery ----------------------------------------------------------------------
 
 def _base_url():
-    configured = current_app.config.get("OPEN311_BASE_URL") or os.environ.get("CIVICGRID_OPEN311_BASE_URL")
+    configured = current_app.config.get("OPEN311_BASE_URL") or config.open311_setting("BASE_URL")
     return (configured or request.url_root.rstrip("/") + "/open311/v2").rstrip("/")
 
 
 @bp.route(f"/discovery.{FORMAT}")
 @bp.route(f"/v2/discovery.{FORMAT}")
 def discovery():
-    contact = current_app.config.get("OPEN311_CONTACT") or os.environ.get("CIVICGRID_OPEN311_CONTACT") or \
+    contact = current_app.config.get("OPEN311_CONTACT") or config.open311_setting("CONTACT") or \
         "the administrator of your district (jurisdiction_id = the district code)"
     document = {
         "changeset": CHANGESET,

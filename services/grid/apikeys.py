@@ -89,12 +89,6 @@ def _digest(key):
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _ensure_indexes(db):
-    # Kept here so the grid's own index list needs no edit; create_index is a no-op once it exists.
-    db.api_keys.create_index("key_hash", unique=True)
-    db.api_keys.create_index([("district", 1), ("id", 1)], unique=True)
-
-
 # -- administration (the district's administrator, the platform) ----------------
 
 def create_api_key(db, auth, district, application):
@@ -107,7 +101,6 @@ def create_api_key(db, auth, district, application):
         fields_ = ApiKeyIn().load(application)
     except ValidationError as err:
         raise Invalid(f"invalid API key request: {', '.join(sorted(err.messages))}", err.messages)
-    _ensure_indexes(db)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     doc = {"id": "ak-" + secrets.token_hex(6), "district": district, **fields_,
            "key_hash": _digest(key), "key_hint": key[-4:], "created_at": utcnow(), "created_by": auth.user_id,

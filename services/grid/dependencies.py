@@ -10,3 +10,5 @@ def create_indexes(db):
     db.users.create_index([("district", 1), ("roles", 1), ("scope", 1)])
     db.departments.create_index([("district", 1), ("id", 1)], unique=True)
     db.categories.create_index([("district", 1), ("category", 1)], unique=True)
+    db.api_keys.create_index("key_hash", unique=True)
+    db.api_keys.create_index([("district", 1), ("id", 1)], unique=True)

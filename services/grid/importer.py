@@ -395,7 +395,7 @@ def apply(db, code, plan, now=None):
         db.nodes.update_one(
             {"district": code, "id": node["id"]},
             {"$set": {"type": node["type"], "name": node["name"], "parent": node["parent"],
-                      "path": node["path"], "updated_at": now},
+                      "path": node["path"], "location": node.get("location"), "updated_at": now},
              "$setOnInsert": {"created_at": now}}, upsert=True)
     for dept in plan.departments:
         # A department's categories are read from the catalogue itself (categories move with

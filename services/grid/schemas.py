@@ -57,12 +57,26 @@ class DistrictIn(Schema):
     name = fields.String(required=True, validate=NAME)
 
 
+class LocationIn(Schema):
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(
+        min=-90, max=90, error="must be between -90 and 90"))
+    lng = fields.Float(required=True, allow_nan=False, validate=validate.Range(
+        min=-180, max=180, error="must be between -180 and 180"))
+
+
 class NodeIn(Schema):
     id = fields.String(required=True, validate=NODE_ID)
     type = fields.String(required=True, validate=validate.OneOf(
         NODE_TYPES, error="unknown type {input!r}: one of {choices}"))
     name = fields.String(required=True, validate=NAME)
     parent = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # A building's coordinate lets Open311 clients place a request by lat/long.
+    location = fields.Nested(LocationIn, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _only_buildings_have_a_location(self, data, **kwargs):
+        if data.get("location") and data.get("type") != "building":
+            raise ValidationError("only a building has a location", "location")
 
 
 class DepartmentIn(Schema):

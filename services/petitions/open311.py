@@ -76,7 +76,8 @@ class RequestSchema(Schema):
     address_string = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     address_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     attributes = fields.Dict(keys=fields.String(), load_default=dict)
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    # The standard's own limit for a description.
+    description = fields.String(load_default="", validate=validate.Length(max=4000))
     media_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=200))
     device_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))

@@ -136,6 +136,24 @@ class DuplicateSchema(Schema):
     created_at = fields.String()
 
 
+class Open311ContactSchema(Schema):
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    phone = fields.String()
+    device_id = fields.String()
+    account_id = fields.String()
+
+
+class Open311OriginSchema(Schema):
+    application = fields.String()
+    application_name = fields.String(allow_none=True)
+    contact = fields.Nested(Open311ContactSchema)
+    address_string = fields.String(allow_none=True)
+    address_id = fields.String(allow_none=True)
+    matched_by = fields.String(allow_none=True)
+
+
 class PetitionSchema(Schema):
     id = fields.String()
     district = fields.String()
@@ -166,6 +184,9 @@ class PetitionSchema(Schema):
     merged_into = fields.String(allow_none=True)
     linked_from = fields.String(allow_none=True)
     follow_up = fields.Nested(FollowUpSchema, allow_none=True)
+    open311 = fields.Nested(Open311OriginSchema, allow_none=True, metadata={
+        "description": "filed through Open311: the application and the submitter's contact fields, so staff "
+                       "can call back (never shown through Open311 itself)"})
     possible_duplicates = fields.List(fields.Nested(DuplicateSchema),
                                       metadata={"description": "on submit: open petitions like this one"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))

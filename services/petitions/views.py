@@ -52,6 +52,8 @@ def petition_view(doc, now=None, duplicates=None):
         "merged_into": doc.get("merged_into"),
         "linked_from": doc.get("linked_from"),
         "follow_up": _follow_up(doc.get("follow_up")),
+        # Only staff read these: an Open311 submitter has no platform account to read with.
+        "open311": doc.get("open311"),
         "timeline": [dict(entry, at=_time(entry["at"])) for entry in doc["timeline"]],
         "created_at": _time(doc["created_at"]),
         "updated_at": _time(doc["updated_at"]),
