@@ -21,6 +21,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 from civicgrid.errors import CivicGridError, Invalid
+from civicgrid.handlers import RetryOnFailure
 from civicgrid.events import utcnow
 from civicgrid.integration import (
     COMMANDS_BINDING_KEY, COMMANDS_EXCHANGE, COMMANDS_QUEUE_NAME, IntegrationPublisher, result_key,
@@ -60,14 +61,19 @@ class CommandsQueueConsumer(QueueConsumer):
         self.handle_message(provider, Undecodable(message.body, exc), message)
 
 
-class CommandConsumer(Consumer):
-    """``consume`` that also passes who published the message and under which key.
+class CommandConsumer(RetryOnFailure, Consumer):
+    """``consume`` that also passes who published the message and under which key; a command
+    whose outcome cannot be published is retried later, then parked (``civicgrid.retries``).
 
     nameko context headers of an outside message are ignored: a department's
     message must not inject context data (a token, a call id) into the worker.
     """
 
     queue_consumer = CommandsQueueConsumer()
+
+    @property
+    def retry_queue_name(self):
+        return self.queue.name
 
     def handle_message(self, body, message):
         properties = message.properties or {}
@@ -92,9 +98,9 @@ class DepartmentCommands:
     # Outcomes leave the platform: no nameko context headers (they would carry a token).
     command_results = IntegrationPublisher()
 
-    @command_consumer(COMMANDS_QUEUE, requeue_on_error=True)
+    @command_consumer(COMMANDS_QUEUE)
     def handle_department_command(self, body, meta):
-        """One command in, one outcome out; raises (and so requeues) only if the outcome cannot be published."""
+        """One command in, one outcome out; raises (and so retries later) only if the outcome cannot be published."""
         sender = commands.sender_of(meta["user_id"])
         if sender is None:
             # The broker vouches for user_id; without a department's there is nobody to answer
