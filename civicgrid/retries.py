@@ -18,6 +18,7 @@ Delays are ``CIVICGRID_RETRY_DELAYS`` (seconds, comma-separated; default
 ``1,5,30,120,600``), each stretched by up to 20% of jitter so that a burst of
 failures does not come back as a burst.
 """
+import json
 import logging
 import os
 import random
@@ -111,7 +112,11 @@ def describe(exc_info):
     if not exc_info:
         return "unknown error"
     exc_type, exc, _ = exc_info
-    return "".join(traceback.format_exception_only(exc_type, exc)).strip()[:2000]
+    text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
+    details = getattr(exc, "errors", None)   # civicgrid.errors.Invalid names each bad field
+    if details:
+        text += " " + json.dumps(details, ensure_ascii=False, default=str)
+    return text[:2000]
 
 
 def reroute(message, queue_name, exc_info, amqp_uri=None, schedule=None, ephemeral=False):

@@ -1,13 +1,14 @@
 """Notify service entrypoints: a handler per event of the rules table, the inbox and its settings
 over RPC, and three timers (deliveries, broadcast fan-out, morning digests). No entrypoint sends
 anything to the outside world itself: the delivery timer hands due deliveries to the courier."""
-from nameko.events import BROADCAST, EventDispatcher, event_handler
+from nameko.events import BROADCAST, EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.events import derived_event_id, make_event, source_of
+from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
 from civicgrid.rpc import rpc
 from civicgrid.store import Store

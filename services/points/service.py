@@ -6,12 +6,13 @@ shop.py, activities.py, claims.py, reports.py.
 import logging
 import os
 
-from nameko.events import EventDispatcher, event_handler
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
+from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc

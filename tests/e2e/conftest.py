@@ -43,7 +43,7 @@ def platform(amqp_uri, tmp_path_factory, clock):
     log = tmp_path_factory.mktemp("platform") / "platform.log"
     prefix = "e2e_" + uuid.uuid4().hex[:8]
     env = {"MONGO_DB_PREFIX": prefix, "CIVICGRID_CLOCK_FILE": str(clock.path),
-           "CIVICGRID_OVERDUE_SCAN_SECONDS": "0.3"}
+           "CIVICGRID_OVERDUE_SCAN_SECONDS": "0.3", "CIVICGRID_RETRY_DELAYS": "0.2,0.4"}
     platform = Platform(amqp_uri, log_path=str(log), env=env).start()
     yield platform
     platform.stop()

@@ -71,3 +71,25 @@ def test_the_same_event_twice_awards_and_notifies_once(users, spy):
                             "petition_closed", "points_awarded"])
     assert sorted(n["type"] for n in notices(worker, pid)).count("petition_closed") == 1
     assert users["hb-admin"].get("/api/v1/districts/hb/ledger/check")["sum"] == 0
+
+
+def test_an_event_no_handler_can_take_is_retried_then_parked_for_the_operator(amqp_uri, platform, admin, users):
+    """Nothing is acked away: a broken event waits in each consumer's parked queue, with its error."""
+    broken = {"event_id": "evt-broken-" + str(time.time_ns()), "type": "petition_closed", "version": 1,
+              "district": "hb", "data": {"petition_id": None}}
+    with Connection(amqp_uri) as conn:
+        conn.Producer().publish(broken, exchange=Exchange("petitions.events", type="topic", durable=True),
+                                routing_key="petition_closed", delivery_mode=2)
+
+    def parked():
+        return [m for m in admin.get("/api/v1/operator/parked") if m["id"] == broken["event_id"]]
+    eventually(lambda: {m["consumer_queue"].rsplit(".", 1)[0] for m in parked()} >= {
+        "evt-petitions-petition_closed--points", "evt-petitions-petition_closed--notify"})
+    item = next(m for m in parked() if "--points." in m["consumer_queue"])
+    assert item["attempts"] == 3 and item["type"] == "petition_closed"
+    assert "occurred_at" in item["error"] or "petition_id" in item["error"], item["error"]
+
+    users["huxingyou"].get("/api/v1/operator/parked", expect=403)
+    admin.post("/api/v1/operator/parked/discard", {}, expect=422)
+    dropped = admin.post("/api/v1/operator/parked/discard", {"ids": [broken["event_id"]]}, expect=200)
+    assert len(dropped) >= 2 and parked() == []
