@@ -7,6 +7,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 
 from civicgrid import config as settings
+from civicgrid import idempotency_keys
 
 from . import console, errors
 from .blueprints import ALL, HEALTH
@@ -43,6 +44,19 @@ def defaults():
     }
 
 
+def _document_idempotency_key(api):
+    api.spec.components.parameter("IdempotencyKey", "header", {
+        "name": idempotency_keys.HEADER, "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": idempotency_keys.MAX_LENGTH},
+        "description": "Send a new random key with each command and the same key when you retry it after a "
+                       "timeout: the command runs once and the retry gets the first answer (kept 24 h). "
+                       "The same key with a different body is refused (422)."})
+    for operations in api.spec._paths.values():
+        if "post" in operations:
+            operations["post"].setdefault("parameters", []).append(
+                {"$ref": "#/components/parameters/IdempotencyKey"})
+
+
 def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__)
@@ -61,6 +75,7 @@ def create_app(config=None):
     api = CivicGridApi(app)
     for blp in ALL:
         api.register_blueprint(blp)
+    _document_idempotency_key(api)
     app.register_blueprint(HEALTH)
     app.register_blueprint(OPEN311)  # Open311 GeoReport v2 at /open311/v2, its own error format
     app.register_blueprint(console.bp)  # the web console at /: static files, talks only to the API

@@ -11,6 +11,7 @@ import threading
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from civicgrid import idempotency_keys
 from civicgrid.auth import CONTEXT_KEY
 from civicgrid.errors import CivicGridError
 
@@ -60,12 +61,14 @@ class RpcPool:
             except Exception:
                 pass
 
-    def call(self, token, service, method, *args, **kwargs):
+    def call(self, token, service, method, *args, idempotency_key=None, **kwargs):
         try:
             standalone, cluster = self._slot()
             standalone._worker_ctx.data.clear()
             if token:
                 standalone._worker_ctx.data[CONTEXT_KEY] = token
+            if idempotency_key:
+                standalone._worker_ctx.data[idempotency_keys.CONTEXT_KEY] = idempotency_key
             return getattr(getattr(cluster, service), method)(*args, **kwargs)
         except CivicGridError:
             raise

@@ -3,6 +3,7 @@ import functools
 
 from flask import g, request
 
+from civicgrid import idempotency_keys
 from civicgrid.auth import decode_token
 from civicgrid.errors import Unauthorized
 
@@ -23,6 +24,10 @@ def authenticated(view):
 
 
 def call(service, method, *args, **kwargs):
-    """Call a service as the signed-in user."""
+    """Call a service as the signed-in user, with the request's ``Idempotency-Key`` if it sent one."""
     from flask import current_app
-    return current_app.extensions["civicgrid_rpc"].call(g.get("token"), service, method, *args, **kwargs)
+    key = request.headers.get(idempotency_keys.HEADER)
+    if key is not None:
+        idempotency_keys.check_key(key)
+    return current_app.extensions["civicgrid_rpc"].call(g.get("token"), service, method, *args,
+                                                        idempotency_key=key, **kwargs)

@@ -8,6 +8,7 @@ from nameko.timer import timer
 
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
+from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.integration import IntegrationPublisher, integration_key
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
@@ -29,6 +30,7 @@ class PetitionsService(department_commands.DepartmentCommands):
 
     db = Store(indexes=create_indexes)
     auth = Auth()
+    idempotency_key = IdempotencyKey()
     clock = Clock()
     dispatch = EventDispatcher()
     # no nameko context headers: a department must never receive anyone's token
@@ -40,6 +42,7 @@ class PetitionsService(department_commands.DepartmentCommands):
         return "pong"
 
     @rpc
+    @once_per_key
     def submit(self, payload):
         now = self.clock()
         petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now)
@@ -47,6 +50,7 @@ class PetitionsService(department_commands.DepartmentCommands):
         return petition_view(petition, now, duplicates)
 
     @rpc
+    @once_per_key
     def act(self, petition_id, action, payload=None):
         now = self.clock()
         petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload, now)
@@ -72,6 +76,7 @@ class PetitionsService(department_commands.DepartmentCommands):
                 "page": params["page"], "page_size": params["page_size"]}
 
     @rpc
+    @once_per_key
     def record_follow_up(self, petition_id, payload):
         now = self.clock()
         petition = usecases.record_follow_up(self._repo(), self.auth, petition_id, payload, now)
