@@ -52,4 +52,11 @@ class Conflict(CivicGridError):
     code = "conflict"
 
 
-EXPECTED = (Invalid, Unauthorized, Forbidden, NotFound, Conflict)
+@deserialize_to_instance
+class Locked(CivicGridError):
+    """An account locked for a while after repeated failed sign-ins."""
+    status = 423
+    code = "locked"
+
+
+EXPECTED = (Invalid, Unauthorized, Forbidden, NotFound, Conflict, Locked)

@@ -9,7 +9,7 @@ from flask_smorest import Api
 from civicgrid import config as settings
 from civicgrid import idempotency_keys
 
-from . import console, errors
+from . import console, errors, limits
 from .blueprints import ALL, HEALTH
 from .open311 import bp as OPEN311
 from .rpc import RpcPool
@@ -80,6 +80,7 @@ def create_app(config=None):
     app.register_blueprint(OPEN311)  # Open311 GeoReport v2 at /open311/v2, its own error format
     app.register_blueprint(console.bp)  # the web console at /: static files, talks only to the API
     errors.register(app)
+    limits.init(app)
 
     @app.route(SWAGGER_ASSETS + "<path:filename>")
     def swagger_assets(filename):

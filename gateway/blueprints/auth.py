@@ -24,6 +24,8 @@ def _platform_admin(username, password):
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, description="wrong username or password")
+@blp.alt_response(423, description="locked for 15 minutes after 5 wrong passwords in a row")
+@blp.alt_response(429, description="too many sign-ins from this address or for this username (gateway/limits.py)")
 def token(credentials):
     """Exchange a username and password for a bearer token."""
     username, password = credentials["username"], credentials["password"]

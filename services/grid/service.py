@@ -8,7 +8,7 @@ from civicgrid.auth import Auth
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import apikeys, domain
+from . import apikeys, domain, signin
 from .dependencies import create_indexes
 
 
@@ -42,7 +42,7 @@ class GridService:
 
     @rpc
     def authenticate(self, username, password):
-        return domain.authenticate(self.db, username, password)
+        return signin.authenticate(self.db, username, password)
 
     @rpc
     def register_party_member(self, district, username, community=None):

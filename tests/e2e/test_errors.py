@@ -70,3 +70,37 @@ def test_sign_in_and_tokens(platform, users):
     me = users["cj-clerk"].get("/api/v1/auth/me")
     assert (me["district"], me["department"], me["roles"]) == ("hb", "chengjian", ["department_staff"])
     error(users["wenxiaohua"], "POST", "/api/v1/districts", 403, json={"code": "xx", "name": "x"})
+
+
+def test_forged_expired_and_tampered_tokens_are_refused(platform, users):
+    import base64
+    import json as jsonlib
+
+    import jwt
+
+    from civicgrid.auth import issue_token
+
+    def b64(data):
+        return base64.urlsafe_b64encode(jsonlib.dumps(data).encode()).rstrip(b"=").decode()
+
+    genuine = users["huxingyou"].token
+    header, claims, signature = genuine.split(".")
+    payload = jsonlib.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    forged = {
+        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({**payload, 'roles': ['platform_admin']})}.",
+        "wrong key": jwt.encode({**payload, "roles": ["platform_admin"]}, "not-our-secret", algorithm="HS256"),
+        "tampered": f"{header}.{b64({**payload, 'district': 'qj'})}.{signature}",
+        "expired": issue_token("huxingyou", "hb", ["resident"], ttl=-10)[0],
+    }
+    for why, token in forged.items():
+        body = error(Client(platform.url, token=token), "GET", "/api/v1/petitions", 401)
+        assert body["message"] in ("invalid token", "token expired: sign in again"), (why, body)
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_a_clear_message(platform):
+    anonymous = Client(platform.url)
+    username = "locked-out-" + str(platform.port)
+    for _ in range(4):
+        error(anonymous, "POST", "/api/v1/auth/token", 401, json={"username": username, "password": "guess-1234"})
+    body = error(anonymous, "POST", "/api/v1/auth/token", 423, json={"username": username, "password": "guess-1234"})
+    assert "locked for 15 more minute" in body["message"] and "username" in body["errors"]
