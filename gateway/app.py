@@ -41,6 +41,8 @@ def defaults():
         "AMQP_URI": settings.amqp_uri(),
         "RPC_TIMEOUT": settings.rpc_timeout(),
         "JSON_AS_ASCII": False,
+        # No command needs more: photos travel as URLs. Larger bodies get 413 before anything reads them.
+        "MAX_CONTENT_LENGTH": 256 * 1024,
     }
 
 

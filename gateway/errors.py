@@ -48,6 +48,12 @@ def handle_http_exception(error):
 
 
 def register(app):
+    @app.errorhandler(413)
+    def too_large(err):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return error_response(413, f"the request body is larger than {limit // 1024} KiB",
+                              {"body": f"at most {limit // 1024} KiB; send photos as URLs"})
+
     @app.errorhandler(CivicGridError)
     def civicgrid_error(err):
         return error_response(err.status, err.message, err.errors)

@@ -9,7 +9,7 @@ is logged here and where it happened.
 """
 import logging
 
-from flask import g, request
+from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from civicgrid.errors import CivicGridError, Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -89,6 +89,11 @@ def register(bp):
     @bp.errorhandler(ServiceFailed)
     def failed(err):
         return error_response(Open311Error(400, f"{GENERAL}: {err}; it has been logged, tell the district"))
+
+    @bp.errorhandler(413)   # by code: the app's own 413 handler would win over a class-based one
+    def too_large(err):
+        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+        return error_response(Open311Error(400, f"the request is larger than {limit} KiB: send media as media_url"))
 
     @bp.errorhandler(HTTPException)
     def http_error(err):
