@@ -163,7 +163,7 @@ def reverse(db, auth, district, transaction_id, payload, now=None):
             db, district, user_id, -original["amount"], original["counter_account"], f"reversal:{transaction_id}",
             "reversal", now=now, actor=auth.as_actor(), source={"type": "reversal", "id": transaction_id},
             community=original.get("community"), earning=original["earning"], note=reason,
-            petition_id=original.get("petition_id"))
+            reverses_reason=original["reason"], petition_id=original.get("petition_id"))
     except ledger.NotEnoughPoints as err:
         raise Conflict("the points were spent already",
                        {"transaction_id": [f"{user_id} holds {err.balance} points, the award was {err.needed}"]})

@@ -126,7 +126,7 @@ def complete(db, entry):
         "_id": str(uuid.uuid4()), "district": entry["district"], "account": entry["counter_account"],
         "counter_account": entry["account"], "amount": -entry["amount"],
         **{k: entry.get(k) for k in ("transaction_id", "reason", "source", "community", "earning", "actor",
-                                     "created_at", "petition_id", "event_id", "item_id")},
+                                     "created_at", "petition_id", "event_id", "item_id", "reverses_reason")},
     })
 
 

@@ -26,7 +26,12 @@ def _user_entries(db, district, community, start, end):
     selector = _scope({"district": district, "account": {"$regex": "^user:"},
                        "created_at": {"$gte": start, "$lt": end}}, community)
     return list(db.entries.find(selector, {"account": 1, "amount": 1, "reason": 1, "earning": 1,
-                                           "created_at": 1, "community": 1}))
+                                           "created_at": 1, "community": 1, "reverses_reason": 1}))
+
+
+def rule_of(entry):
+    """The rule an earning counts under: a correction nets against the rule of the award it reverses."""
+    return entry.get("reverses_reason") or entry["reason"]
 
 
 def _outstanding(db, district, end):
@@ -101,7 +106,7 @@ def report(db, auth, district, query, now):
     by_rule = {}
     for entry in entries:
         if entry.get("earning"):
-            by_rule[entry["reason"]] = by_rule.get(entry["reason"], 0) + entry["amount"]
+            by_rule[rule_of(entry)] = by_rule.get(rule_of(entry), 0) + entry["amount"]
     outstanding = _outstanding(db, district, end)
     registered = _registered(db, district, end)
 

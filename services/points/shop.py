@@ -364,12 +364,12 @@ def _cancel(db, order, reason, actor, note, now, by):
         raise Conflict(f"the order is {order['status']}: only a reserved order can be cancelled",
                        {"status": [order["status"]]})
     after = dict(order, status="cancelled", reason=reason, note=note, cancelled_at=now, cancelled_by=by,
-                 settled=False, updated_at=now)
+                 cancel_actor=actor, settled=False, updated_at=now)
     event = _event("order_cancelled", after, actor, now, "cancelled")
     done = db.orders.update_one(
         {"_id": order["_id"], "status": "reserved"},
         {"$set": {"status": "cancelled", "reason": reason, "note": note, "cancelled_at": now, "cancelled_by": by,
-                  "settled": False, "updated_at": now}, "$push": {"outbox": event}})
+                  "cancel_actor": actor, "settled": False, "updated_at": now}, "$push": {"outbox": event}})
     if not done.matched_count:
         raise Conflict("the order changed meanwhile: reload it", {"order_id": [order["_id"]]})
     settle(db, after, now)
@@ -389,7 +389,8 @@ def settle(db, order, now):
             ledger.complete(db, debit)
             ledger.transfer(
                 db, order["district"], order["user_id"], order["points"], ledger.shop_account(order["community"]),
-                refund_tx(order["_id"]), "refund", now=now, actor=SYSTEM_ACTOR,
+                # the refund is booked by whoever cancelled (the sweep finishing it keeps their name)
+                refund_tx(order["_id"]), "refund", now=now, actor=order.get("cancel_actor") or SYSTEM_ACTOR,
                 source={"type": "order", "id": order["_id"]}, community=order["community"],
                 item_id=order["item_id"], quantity=-order["quantity"], redeemed_at=debit["created_at"])
         # a failed order stays watched a while: a stalled request could still debit it late

@@ -179,7 +179,8 @@ def test_bad_input_names_the_problem_and_writes_nothing(users, clock, items):
     staff, wen = users["wc-secretary"], users["wenxiaohua"]
     earn(users, clock, ["wenxiaohua"], points=3)
     before = (balance(wen), wen.get("/api/v1/orders")["total"],
-              [i["stock"] for i in staff.get("/api/v1/shop/items")], len(staff.get("/api/v1/shop/items")))
+              [i["stock"] for i in staff.get("/api/v1/shop/items")], len(staff.get("/api/v1/shop/items")),
+              users["hb-admin"].get("/api/v1/districts/hb/ledger/check")["entries"])
     cases = [
         (staff, "/api/v1/shop/items", {"name": "负价商品", "price": -5, "stock": 1}, 422, "price"),
         (staff, "/api/v1/shop/items", {"name": "无库存", "price": 5, "stock": -1}, 422, "stock"),
@@ -211,7 +212,8 @@ def test_bad_input_names_the_problem_and_writes_nothing(users, clock, items):
     error(users["hb-admin"], "GET", "/api/v1/districts/hb/points-report", 422, params={"from": "2026-13-01"})
 
     after = (balance(wen), wen.get("/api/v1/orders")["total"],
-             [i["stock"] for i in staff.get("/api/v1/shop/items")], len(staff.get("/api/v1/shop/items")))
+             [i["stock"] for i in staff.get("/api/v1/shop/items")], len(staff.get("/api/v1/shop/items")),
+             users["hb-admin"].get("/api/v1/districts/hb/ledger/check")["entries"])
     assert after == before
     assert staff.get(f"/api/v1/activities/{made['id']}")["checked_in"] == 0
     assert users["hb-admin"].get("/api/v1/districts/hb/ledger/check")["balanced"]

@@ -184,3 +184,34 @@ def test_local_periods_cut_at_midnight_in_china():
     assert periods.day_start(late).isoformat() == "2026-11-22T16:00:00+00:00"
     assert periods.month_start(NOW).isoformat() == "2026-10-31T16:00:00+00:00"
     assert periods.months_between(date(2025, 11, 3), date(2026, 2, 1)) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_the_rule_table_is_open_for_micro_wishes(db):
+    """微心愿 comes in a later issue: its amount and cap are in the table, and an award books under them."""
+    domain.set_rules(db, ADMIN, "hb", {"wish_fulfilled": 7, "caps": {"wish": {"per_day": 10}}})
+    table = rules.rules_of(db, "hb")
+    first = rules.award(db, "hb", WEN.user_id, table["wish_fulfilled"], "community:wenchang", "wish:w1",
+                        "wish_fulfilled", table, NOW)
+    second = rules.award(db, "hb", WEN.user_id, table["wish_fulfilled"], "community:wenchang", "wish:w2",
+                         "wish_fulfilled", table, NOW)
+    assert (first, second) == ((7, False), (3, True))
+    assert ledger.earned_since(db, "hb", WEN.user_id, "wish", NOW - timedelta(days=1)) == 10
+    assert domain.statement(db, WEN, "me", {}, NOW)["entries"][0]["description"] == "微心愿认领完成"
+
+
+def test_the_check_command_names_every_break(db):
+    """What ``python -m services.points.check`` prints for the check's answer (as the gateway returns it)."""
+    from services.points.check import render
+    from services.points.schemas import LedgerCheckSchema
+    fund(db, WEN, 10)
+    lines, balanced = render(LedgerCheckSchema().dump(domain.check_ledger(db, ADMIN, "hb")))
+    assert balanced and lines[-1] == "balanced" and lines[0].startswith("district hb: 2 entries, sum 0,")
+    ledger.transfer(db, "hb", WEN.user_id, -4, "shop:wenchang", "t-x", "redeem", now=NOW)
+    db.entries.delete_one({"transaction_id": "t-x", "account": "shop:wenchang"})  # a counter side lost
+    db.entries.update_one({"account": "user:wenxiaohua", "seq": 1}, {"$set": {"amount": 3}})  # an edited entry
+    lines, balanced = render(LedgerCheckSchema().dump(domain.check_ledger(db, ADMIN, "hb")))
+    assert not balanced and lines[-1].startswith("NOT balanced")
+    breaks = [line for line in lines if line.startswith("  BREAK")]
+    assert "  BREAK transaction does not net to zero: t-x" in breaks
+    assert any("user:wenxiaohua" in line and "balance" in line for line in breaks)
+    assert lines[-1] == f"NOT balanced: {len(breaks)} problem(s)"

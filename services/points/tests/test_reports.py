@@ -119,3 +119,13 @@ def test_my_points_shows_yuan_and_my_choice(db):
     assert (mine["balance"], mine["balance_yuan"], mine["community"], mine["show_on_leaderboard"]) == (
         2, "2.00", "wenchang", False)
     assert [e["reason"] for e in mine["entries"]] == ["redeem", "petition_rated", "activity_attendance"]
+
+
+def test_a_correction_nets_against_the_rule_it_reverses(db):
+    deed = next(c for c in db.claims.find({"user_id": HU.user_id, "status": "approved"}))
+    domain.reverse(db, ADMIN, "hb", f"claim:{deed['_id']}", {"reason": "重复申报"}, NOV)
+    report = reports.report(db, ADMIN, "hb", PERIOD, NOV)
+    assert report["issued"] == 27 and report["outstanding"] == 22
+    assert report["issued_by_rule"] == {"activity_attendance": 10, "claim_approved": 5,
+                                        "petition_rated": 2, "petition_handled": 10}
+    assert "huxingyou" not in [e["user_id"] for e in report["top_earners"]]

@@ -193,6 +193,9 @@ def test_the_resident_or_staff_cancel_refund_and_restock(db):
     assert shop.cancel(db, STAFF, other["_id"], {}, NOW)["reason"] == "staff"
     refunds = {e["account"]: e["amount"] for e in db.entries.find({"transaction_id": f"order:{order['_id']}:refund"})}
     assert refunds == {"user:wenxiaohua": 60, "shop:wenchang": -60}
+    actors = {e["transaction_id"]: e["actor"]["id"] for e in db.entries.find({"account": "user:wenxiaohua",
+                                                                              "reason": "refund"})}
+    assert actors == {f"order:{order['_id']}:refund": "wenxiaohua", f"order:{other['_id']}:refund": "wc-secretary"}
     audit(db)
 
 

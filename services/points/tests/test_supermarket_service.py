@@ -1,10 +1,12 @@
 """The supermarket on the real broker: RPC in, events out through the outboxes, timers that expire and repair."""
+import random
 from datetime import timedelta
 
 import eventlet
 import pytest
 from nameko.events import event_handler
 from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
 
 from civicgrid.auth import issue_token
@@ -73,6 +75,7 @@ def start(container_factory, service_config, clock):
     grid, tick = replace_dependencies(container, "grid", "clock")
     grid.locate_building.side_effect = lambda district, building: {"community": "wenchang", "building_id": building}
     tick.side_effect = clock
+    container.tick = tick  # how often this replica's workers asked the time: did it serve anything?
     container.start()
     return container, grid
 
@@ -216,6 +219,65 @@ def test_two_replicas_repair_a_stuck_order_once(container_factory, service_confi
     assert [order_id for _, order_id in redeemed] == ["hb-o000777"]
     assert call(replicas[1], "get_order", WEN, "hb-o000777")["status"] == "reserved"
     assert call(replicas[1], "check_ledger", ADMIN, "hb")["balanced"] is True
+
+
+def test_two_replicas_take_concurrent_reservations_over_the_broker(container_factory, service_config, clock):
+    """Two replicas consume the points RPC queue and share the database: 20 residents fire 80 reservations at
+    once (several each, in flight together); neither replica oversells nor overdraws, and the ledger holds."""
+    replicas = [start(container_factory, service_config, clock)[0] for _ in range(2)]
+    first = replicas[0]
+    names = [f"rr{n:02d}" for n in range(20)]
+    residents = [token(name, ["resident"], "b28", "wenchang", name=name) for name in names]
+    activity = call(first, "create_activity", STAFF, "wenchang", {
+        "title": "大扫除", "place": "28栋", "starts_at": (clock.now + timedelta(days=1)).isoformat(),
+        "capacity": len(names), "points": 20})
+    for who in residents:
+        call(first, "signup", who, activity["id"])
+    call(first, "check_in", STAFF, activity["id"], {"user_ids": names})
+    items = {"rice": call(first, "create_item", STAFF, {"name": "大米", "price": 10, "stock": 15}),
+             "oil": call(first, "create_item", STAFF, {"name": "食用油", "price": 8, "stock": 15,
+                                                      "per_person_limit": 1})}
+    rng = random.Random(2026)
+    plan = {n: [rng.choice(["rice", "oil"]) for _ in range(4)] for n in range(len(names))}
+    served_before = [replica.tick.call_count for replica in replicas]
+    outcomes = []
+
+    def burst(n):
+        """One resident's four reservations in flight at once, each answered by whichever replica takes it."""
+        with ClusterRpcProxy(service_config, context_data=residents[n], timeout=30) as cluster:
+            replies = [(item, cluster.points.reserve.call_async({"item_id": items[item]["id"]}))
+                       for item in plan[n]]
+            for item, reply in replies:
+                try:
+                    outcomes.append((n, item, reply.result()))
+                except Conflict as err:
+                    outcomes.append((n, item, sorted(err.errors)[0]))
+
+    pool = eventlet.GreenPool(len(names))
+    for n in plan:
+        pool.spawn(burst, n)
+    pool.waitall()
+
+    assert all(replica.tick.call_count > before for replica, before in zip(replicas, served_before))
+    assert len(outcomes) == 80
+    accepted = [(n, item, order) for n, item, order in outcomes if isinstance(order, dict)]
+    assert {o for _, _, o in outcomes if not isinstance(o, dict)} <= {"quantity", "points"}
+    assert 0 < len(accepted) < 80
+    for name, item in items.items():
+        sold = sum(1 for _, it, _ in accepted if it == name)
+        stored = call(replicas[1], "get_item", STAFF, item["id"])
+        assert stored["stock"] == 15 - sold >= 0 and stored["reserved"] == sold
+    for n, who in enumerate(residents):
+        mine = [order for m, _, order in accepted if m == n]
+        assert call(replicas[n % 2], "my_points", who)["balance"] == 20 - sum(o["points"] for o in mine) >= 0
+        assert sum(1 for m, it, _ in accepted if m == n and it == "oil") <= 1
+    shop_side = call(first, "statement", STAFF, "shop:wenchang", {"page_size": 500})
+    assert {e["transaction_id"]: e["amount"] for e in shop_side["entries"]} == {
+        f"order:{order['id']}": order["points"] for _, _, order in accepted}
+    assert shop_side["total"] == len(accepted)
+    check = call(replicas[1], "check_ledger", ADMIN, "hb")
+    assert check["balanced"] is True and check["sum"] == 0 and check["orders"] == {"reserved": len(accepted)}
+    assert check["orders_in_flight"] == 0 and check["order_breaks"] == check["stock_breaks"] == []
 
 
 def test_a_member_announced_by_the_grid_gets_an_account_in_their_community(container_factory, service_config, clock):
