@@ -86,7 +86,8 @@ def test_department_path(users):
 def test_lists_and_inbox_reads(users):
     resident, leader, clerk = users["huxingyou"], users["wc-grid1"], users["zz-clerk"]
     pid = resident.post("/api/v1/petitions", {"category": "garbage", "title": "29栋楼道垃圾堆放"}, expect=201)["id"]
-    assert [p["id"] for p in resident.get("/api/v1/petitions")["items"]] == [pid]
+    mine = resident.get("/api/v1/petitions", params={"page_size": 100})["items"]
+    assert mine[0]["id"] == pid and {p["resident_id"] for p in mine} == {"huxingyou"}   # newest first, own only
     assert pid in [p["id"] for p in leader.get("/api/v1/petitions", params={"page_size": 100})["items"]]
     assert pid not in [p["id"] for p in clerk.get("/api/v1/petitions")["items"]]
     notice = eventually(lambda: notices(resident, pid))[0]
