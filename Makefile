@@ -2,13 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test demo bench clean provision-department
+CHROMIUM ?= /usr/bin/chromium
+# Playwright (requirements-browser.txt) drives Debian's Chromium and never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: install browser run test demo bench clean provision-department
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(wildcard requirements*.txt)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
@@ -17,8 +21,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: install
 	$(PY) -m civicgrid.launcher
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# The console's browser tests (tests/browser) need Chromium and a Chinese font: Debian's packages, installed
+# once, only when missing (we run as root; sudo otherwise).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser: $(CHROMIUM) $(CJK_FONT)
+
+$(CHROMIUM) $(CJK_FONT) &:
+	@echo "make: $@ is missing; installing Debian's chromium and fonts-wqy-microhei for the browser tests"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei
+	@test -x $(CHROMIUM) || { echo "make: no Chromium at $(CHROMIUM) after apt-get install chromium"; exit 1; }
 
 demo: install
 	$(PY) scripts/demo.py

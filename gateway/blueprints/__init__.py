@@ -9,6 +9,9 @@ from . import supermarket, supermarket_activities, supermarket_claims, supermark
 
 ALL = ALL + (supermarket.blp, supermarket.orders, supermarket_activities.communities, supermarket_activities.blp,
              supermarket_claims.blp, supermarket_points.blp, supermarket_points.districts)
+from . import console_dashboard  # noqa: E402
+
+ALL = ALL + (console_dashboard.blp,)
 from . import operator  # noqa: E402
 
 ALL = ALL + (operator.blp,)

@@ -2,7 +2,8 @@
 from flask_smorest import Blueprint
 
 from services.notify.schemas import (InboxFilterSchema, InboxQuerySchema, InboxSchema, MarkedSchema,
-                                     NotificationSchema, PreferencesInSchema, PreferencesSchema, UnreadSchema)
+                                     NotificationSchema, PreferencesInSchema, PreferencesSchema, RuleSchema,
+                                     UnreadSchema)
 
 from ..security import BEARER, authenticated, call
 
@@ -57,6 +58,15 @@ def my_preferences():
 def set_my_preferences(changes):
     """Change some of my preferences; keys left out stay as they are. The inbox is always on."""
     return call("notify", "set_my_preferences", changes)
+
+
+@blp.route("/rules", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, RuleSchema(many=True))
+@authenticated
+def rules():
+    """Who hears what: the recipient table, row by row, each with the seed practice it carries out."""
+    return call("notify", "recipient_rules")
 
 
 @blp.route("/<notification_id>", methods=["GET"])

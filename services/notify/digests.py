@@ -41,6 +41,7 @@ OPEN = ("submitted", "in_progress", "escalated", "dispatched")
 KINDS = ("overdue", "unclaimed", "follow_ups", "claims")
 RUN_LEASE = timedelta(minutes=10)
 _PETITION_TYPES = frozenset(PETITION_EVENTS)
+FOLLOW_UP_TYPES = ("follow_up_opened", "follow_up_recorded")
 _FIELDS = ("petition_id", "title", "status", "level", "kind", "building_id", "path", "department_id", "handler_id",
            "due_at", "resident_id")
 
@@ -62,18 +63,16 @@ def observe(db, event, now):
             newer = {"$or": [{"occurred_at": {"$lt": at}},
                              {"occurred_at": at, "status": data.get("status"), "level": data.get("level")}]}
         else:
-            if type_ == "follow_up_opened":
-                fields["follow_up_open"] = True
-            elif type_ == "follow_up_recorded":
-                fields["follow_up_open"] = False
-            else:
+            if type_ not in FOLLOW_UP_TYPES:
                 fields["overdue"] = None
             newer = {"occurred_at": {"$lte": at}}
         key = f"{district}:{data['petition_id']}"
-        try:
-            db.petition_view.update_one({"_id": key, **newer}, {"$set": fields}, upsert=True)
-        except DuplicateKeyError:
-            pass  # it shows a later event already
+        _upsert_if_newer(db.petition_view, {"_id": key, **newer}, fields)
+        if type_ in FOLLOW_UP_TYPES:
+            # a follow-up has a clock of its own: the petition's later events (closed) must not hide it
+            _upsert_if_newer(db.petition_view, {"_id": key, "$or": [{"follow_up_at": None},
+                                                                    {"follow_up_at": {"$lt": at}}]},
+                             {"district": district, "follow_up_open": type_ == "follow_up_opened", "follow_up_at": at})
     elif type_ == "claim_submitted":
         db.claims_view.update_one(
             {"_id": f"{district}:{data['claim_id']}"},
@@ -86,6 +85,13 @@ def observe(db, event, now):
             {"$set": {"status": "decided", "decided_at": now},
              "$setOnInsert": {"district": district, "claim_id": data["claim_id"], "title": data["title"],
                               "user_id": data["user_id"], "community": None}}, upsert=True)
+
+
+def _upsert_if_newer(collection, selector, fields):
+    try:
+        collection.update_one(selector, {"$set": fields}, upsert=True)
+    except DuplicateKeyError:
+        pass  # it shows a later event already
 
 
 def _as_event(district, view, type_="petition_submitted", **extra):

@@ -9,6 +9,9 @@ of the seed articles the row carries out, so the table can be checked against th
 
 The people come from the grid service (``directory``: cached, see directory.py);
 a building or department the grid no longer knows reaches nobody, never an error.
+Petitions filed through Open311 name as resident an id of the form
+``open311:<application>:<who>``: nobody signs in with it, so it is no recipient (their
+application follows the request over Open311 itself); the staff rows still apply.
 """
 import logging
 from dataclasses import dataclass
@@ -63,14 +66,22 @@ def overdue_not_at(*levels):
 
 # -- people --------------------------------------------------------------------
 
+EXTERNAL_PREFIXES = ("open311:",)
+
+
+def is_platform_user(user_id):
+    """Whether someone signs in with this id; Open311 requesters (``open311:...``) do not."""
+    return isinstance(user_id, str) and bool(user_id) and not user_id.startswith(EXTERNAL_PREFIXES)
+
+
 @dataclass(frozen=True)
 class People:
-    """A named way to find user ids from an event and the grid directory."""
+    """A named way to find user ids from an event and the grid directory (platform users only)."""
     name: str
     find: object
 
     def __call__(self, event, directory):
-        return [u for u in (self.find(event, directory) or []) if u]
+        return [u for u in (self.find(event, directory) or []) if is_platform_user(u)]
 
     def __str__(self):
         return self.name
@@ -100,7 +111,7 @@ def _department(event, directory):
         return []
 
 
-RESIDENT = People("the resident and followers (residents of merged duplicates)",
+RESIDENT = People("the resident and followers (residents of merged duplicates); never an Open311 requester",
                   lambda e, d: [e["data"].get("resident_id"), *(e["data"].get("followers") or [])])
 BUILDING_TEAM = People("building leaders and grid workers of the building",
                        _responsible("building_leaders", "grid_workers"))

@@ -72,6 +72,17 @@ class MarkedSchema(Schema):
     unread = fields.Integer()
 
 
+class RuleSchema(Schema):
+    """One row of the recipient table (rules.py)."""
+    event = fields.String()
+    when = fields.String()
+    audience = fields.String(metadata={"description": "whose text they read (templates: event, audience)"})
+    people = fields.String()
+    category = fields.String(metadata={"description": "the preference category; dispatch and overdue are critical"})
+    critical = fields.Boolean()
+    practice = fields.String(metadata={"description": "the practice of the seed articles the row carries out"})
+
+
 # -- preferences -----------------------------------------------------------------
 
 class QuietHoursSchema(Schema):

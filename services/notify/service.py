@@ -13,12 +13,12 @@ from civicgrid.idempotency import idempotent
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import broadcasts, deliveries, digests, domain, options, rules, webhooks
+from . import broadcasts, deliveries, digests, domain, options, preferences, rules, webhooks
 from .dependencies import create_indexes
 from .directory import Directory, RecipientCache
 from .schemas import (BroadcastPageSchema, BroadcastSchema, DeliveryPageSchema, DeliverySchema, InboxSchema,
-                      MarkedSchema, NotificationSchema, PreferencesSchema, RecipientPageSchema, SettingsSchema,
-                      TemplateSchema, UnreadSchema, WebhookSchema)
+                      MarkedSchema, NotificationSchema, PreferencesSchema, RecipientPageSchema, RuleSchema,
+                      SettingsSchema, TemplateSchema, UnreadSchema, WebhookSchema)
 
 SYSTEM_ACTOR = {"id": "system:notify", "role": "system"}
 
@@ -146,8 +146,9 @@ class NotifyService:
     @rpc
     def recipient_rules(self):
         """The rules table, row by row: (event, when, audience, people, category, practice)."""
-        return [dict(zip(("event", "when", "audience", "people", "category", "practice"), row))
-                for row in rules.table()]
+        return RuleSchema(many=True).dump([
+            dict(zip(("event", "when", "audience", "people", "category", "practice"), row),
+                 critical=row[4] in preferences.CRITICAL) for row in rules.table()])
 
     # -- broadcasts ----------------------------------------------------------
 

@@ -75,7 +75,7 @@ ZH = {
         "积分到账", "您获得{amount}积分（{reason_text}），当前余额{balance}分"),
     ("activity_cancelled", "attendee"): (
         "活动取消", "您报名的活动「{title}」（{starts_at_text}）已取消。{reason}"),
-    ("claim_approved", "claimant"): ("申报已通过", "您申报的「{title}」已通过审核，获得{points}积分"),
+    ("claim_approved", "claimant"): ("申报已通过", "您申报的「{title}」已通过审核，获得{points}积分{reason_note}"),
     ("claim_rejected", "claimant"): ("申报未通过", "您申报的「{title}」未通过审核，原因：{reason}"),
     ("points_redeemed", "resident"): (
         "兑换成功", "您已用{points}积分兑换「{item_name}」×{quantity}，请到社区积分超市领取"),
@@ -133,7 +133,8 @@ EN = {
     ("points_awarded", "awardee"): ("Points received", "You received {amount} points ({reason_text}); "
                                                        "balance {balance}"),
     ("activity_cancelled", "attendee"): ("Activity cancelled", "\"{title}\" ({starts_at_text}) is cancelled. {reason}"),
-    ("claim_approved", "claimant"): ("Claim approved", "Your claim \"{title}\" was approved: {points} points"),
+    ("claim_approved", "claimant"): ("Claim approved",
+                                      "Your claim \"{title}\" was approved: {points} points{reason_note}"),
     ("claim_rejected", "claimant"): ("Claim rejected", "Your claim \"{title}\" was rejected. Reason: {reason}"),
     ("points_redeemed", "resident"): ("Redeemed", "You redeemed {quantity} × \"{item_name}\" for {points} points; "
                                                   "collect it at the community shop"),
@@ -161,6 +162,7 @@ TEXTS = {
                    "resolved": "已办结", "closed": "已归档", "withdrawn": "已撤回", "merged": "已合并"},
         "level": {"party": "党员", "grid": "网格", "community": "社区", "department": "部门"},
         "confirm": "（请确认已阅）",
+        "note": "（{text}）",
         "item": "「{title}」", "item_more": "等{count}件", "item_sep": "、", "items_intro": "包括",
     },
     "en": {
@@ -177,6 +179,7 @@ TEXTS = {
                    "withdrawn": "withdrawn", "merged": "merged"},
         "level": {"party": "party members", "grid": "grid", "community": "community", "department": "department"},
         "confirm": " (please confirm you have read it)",
+        "note": " ({text})",
         "item": "\"{title}\"", "item_more": " and {count} more", "item_sep": ", ", "items_intro": "Including ",
     },
 }
@@ -186,6 +189,7 @@ DERIVED = {
     "points_awarded": ("reason_text",),
     "order_cancelled": ("reason_text",),
     "activity_cancelled": ("starts_at_text",),
+    "claim_approved": ("reason_note",),
     "petition_overdue": ("deadline_text",),
     "follow_up_opened": ("outcome_text",),
     "follow_up_recorded": ("outcome_text",),
@@ -310,6 +314,8 @@ def values(type_, data, locale, context=None):
         "deadline_text": lambda: word("deadline", data.get("deadline")),
         "outcome_text": lambda: word("outcome", data.get("outcome")),
         "due_text": lambda: _local_text(data.get("due_at"), tz),
+        # an aside only when there is something to say (a capped award says why it is smaller)
+        "reason_note": lambda: words["note"].format(text=data["reason"]) if data.get("reason") else "",
         "starts_at_text": lambda: _local_text(data.get("starts_at"), tz),
         "department_name": lambda: (context["department_name"]() if callable(context.get("department_name"))
                                     else context.get("department_name")) or data.get("department_id") or "",

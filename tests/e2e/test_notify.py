@@ -1,5 +1,6 @@
 """Notifications end to end: the real processes over HTTP and AMQP, a local webhook receiver that
-checks signatures (and one that fails twice first), templates, preferences, broadcasts, digests.
+checks signatures (and one that fails twice first), templates, preferences, broadcasts, the points
+supermarket's notices, requests filed through Open311, the rules table, digests.
 
 This module starts a platform of its own (a vhost, databases and a movable clock of its own):
 it needs settings the shared one does not have (webhooks to http://127.0.0.1 allowed, fast
@@ -11,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from civicgrid.client import Client
 from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
@@ -35,7 +37,7 @@ def platform(tmp_path_factory, clock):
            "CIVICGRID_WEBHOOK_ALLOW_LOCAL_HTTP": "1", "CIVICGRID_WEBHOOK_TIMEOUT_SECONDS": "1",
            "CIVICGRID_DELIVERY_SCAN_SECONDS": "0.2", "CIVICGRID_FANOUT_SCAN_SECONDS": "0.2",
            "CIVICGRID_DIGEST_SCAN_SECONDS": "0.5", "CIVICGRID_DELIVERY_MAX_ATTEMPTS": "3",
-           "CIVICGRID_DELIVERY_BACKOFF_SECONDS": "30"}
+           "CIVICGRID_DELIVERY_BACKOFF_SECONDS": "30", "CIVICGRID_OVERDUE_SCAN_SECONDS": "0.5"}
     log = tmp_path_factory.mktemp("notify-platform") / "platform.log"
     with temporary_vhost("civicgrid_e2e_notify") as uri:
         running = Platform(uri, log_path=str(log), env=env).start()
@@ -168,7 +170,7 @@ def test_templates_per_district_and_locale_checked_when_saved(users):
     assert admin.request("DELETE", path + "/zh-CN")["source"] == "default"
 
 
-def test_preferences_locale_and_bad_input(users):
+def test_preferences_locale_and_bad_input(users, clock):
     resident, staff = users["zhangyiqin"], users["wc-secretary"]
     body = error(resident, "PUT", "/api/v1/notifications/preferences", 422,
                  json={"channels": {"progress": ["inbox", "fax"]}})
@@ -178,9 +180,13 @@ def test_preferences_locale_and_bad_input(users):
     error(resident, "PUT", "/api/v1/notifications/preferences", 422, json={"pager": "123"})
     error(staff, "GET", "/api/v1/districts/hb/users/nobody-here/notification-preferences", 404)
     error(resident, "GET", "/api/v1/districts/hb/users/wenxiaohua/notification-preferences", 403)
-    mine = resident.put("/api/v1/notifications/preferences", {"locale": "en",
-                                                              "quiet_hours": {"start": "22:00", "end": "07:00"}})
-    assert mine["locale"] == "en" and mine["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+    # quiet from an hour ago until two hours from now, by the platform's clock in Shanghai
+    local = (datetime.now(timezone.utc) + timedelta(seconds=clock.offset)).astimezone(SHANGHAI)
+    quiet = {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
+             "end": (local + timedelta(hours=2)).strftime("%H:%M")}
+    mine = resident.put("/api/v1/notifications/preferences", {"locale": "en", "quiet_hours": quiet,
+                                                              "channels": {"progress": ["inbox", "sms"]}})
+    assert mine["locale"] == "en" and mine["quiet_hours"] == quiet
     seen = staff.put("/api/v1/districts/hb/users/zhangyiqin/notification-preferences",
                      {"contacts": {"sms": "13800000000"}})
     assert seen["contacts"]["sms"] == "13800000000" and seen["locale"] == "en"
@@ -188,7 +194,14 @@ def test_preferences_locale_and_bad_input(users):
     notice = eventually(lambda: [n for n in inbox(resident)["items"] if n["petition_id"] == pid])[0]
     assert (notice["title"], notice["body"]) == ("Petition submitted",
                                                  "Your petition \"Lift stuck at floor 3\" has been submitted")
-    resident.put("/api/v1/notifications/preferences", {"locale": None, "quiet_hours": None})
+    # the inbox at once; the SMS waits for the end of the quiet hours
+    [sms] = [d for d in deliveries(users["hb-admin"], recipient="zhangyiqin", channel="sms")
+             if d["type"] == "petition_submitted"]
+    assert (sms["status"], sms["attempts"]) == ("pending", 0)
+    released = datetime.fromisoformat(sms["delayed_until"]).astimezone(SHANGHAI)
+    assert released.strftime("%H:%M") == quiet["end"] and released > local
+    resident.put("/api/v1/notifications/preferences", {"locale": None, "quiet_hours": None,
+                                                       "channels": {"progress": ["inbox", "wechat"]}})
 
 
 def test_a_broadcast_to_a_building_with_read_and_confirmed_lists(users):
@@ -248,18 +261,117 @@ def test_the_inbox_api(users):
     error(users["daiyunzhong"], "GET", f"/api/v1/notifications/{one['id']}", 404)
 
 
+def test_the_points_supermarket_tells_residents(users):
+    staff, wen, zhang = users["wc-secretary"], users["wenxiaohua"], users["zhangyiqin"]
+
+    def notice(client, type_, needle):
+        return eventually(lambda: [n for n in inbox(client, type=type_)["items"] if needle in n["body"]])[0]
+
+    starts = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    activity = staff.post("/api/v1/communities/wenchang/activities", {
+        "title": "綦河河道清洁", "place": "竹林湾河堤", "starts_at": starts, "capacity": 20}, expect=201)
+    for resident in (wen, zhang):
+        resident.post(f"/api/v1/activities/{activity['id']}/signup")
+    staff.post(f"/api/v1/activities/{activity['id']}/cancel", {"reason": "暴雨预警，改期举行"})
+    for resident in (wen, zhang):  # everyone signed up hears, with the reason
+        cancelled = notice(resident, "activity_cancelled", "綦河河道清洁")
+        assert cancelled["category"] == "activity" and cancelled["body"].endswith("已取消。暴雨预警，改期举行")
+
+    claim = zhang.post("/api/v1/claims", {"title": "帮独居老人买菜"}, expect=201)
+    approved = staff.post(f"/api/v1/claims/{claim['id']}/approve", {})
+    assert notice(zhang, "claim_approved", "帮独居老人买菜")["body"] == \
+        f"您申报的「帮独居老人买菜」已通过审核，获得{approved['points']}积分"
+    other = zhang.post("/api/v1/claims", {"title": "捡到钥匙"}, expect=201)
+    staff.post(f"/api/v1/claims/{other['id']}/reject", {"reason": "请补充照片"})
+    assert notice(zhang, "claim_rejected", "捡到钥匙")["body"] == "您申报的「捡到钥匙」未通过审核，原因：请补充照片"
+
+    tissue = staff.post("/api/v1/shop/items", {"name": "抽纸一提", "price": 2, "stock": 5}, expect=201)
+    first = zhang.post("/api/v1/orders", {"item_id": tissue["id"]}, expect=201)
+    assert notice(zhang, "points_redeemed", "抽纸一提")["body"] == \
+        "您已用2积分兑换「抽纸一提」×1，请到社区积分超市领取"
+    staff.post(f"/api/v1/orders/{first['id']}/pickup")
+    assert notice(zhang, "order_picked_up", "抽纸一提")["body"] == "您兑换的「抽纸一提」×1已领取"
+    second = zhang.post("/api/v1/orders", {"item_id": tissue["id"]}, expect=201)
+    zhang.post(f"/api/v1/orders/{second['id']}/cancel", {})
+    assert notice(zhang, "order_cancelled", "抽纸一提")["body"] == \
+        "您兑换的「抽纸一提」×1已取消（您已取消），2积分已退回"
+    assert not [n for n in inbox(wen)["items"] if n["type"].startswith(("claim_", "order_", "points_redeemed"))]
+
+
+def test_a_request_filed_through_open311_notifies_staff_and_skips_its_requester(users, receiver, platform):
+    admin, leader, clerk = users["hb-admin"], users["daiyunzhong"], users["cj-clerk"]
+    key = admin.post("/api/v1/districts/hb/api-keys", {"application": "hotline", "name": "河边镇12345热线"},
+                     expect=201)["key"]
+    bridge = receiver.route("/open311-bridge")
+    hook = admin.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + "/open311-bridge",
+                                                        "events": ["petition_resolved"]}, expect=201)
+    bridge.set_secret(hook["secret"])
+    answer = requests.post(platform.url + "/open311/v2/requests.json", timeout=30, data={
+        "api_key": key, "jurisdiction_id": "hb", "service_code": "streetlight", "address_id": "b28",
+        "description": "28栋二单元楼道灯坏了一周", "email": "alice@example.com", "phone": "13800000000"})
+    assert answer.status_code == 200, answer.text
+    [receipt] = answer.json()
+    rid, account = receipt["service_request_id"], receipt["account_id"]
+    assert account.startswith("open311:")
+    # staff hear of it as of any petition; critical notices reach the department
+    assert eventually(lambda: inbox(leader, petition_id=rid)["items"])[0]["title"] == "楼栋新诉求"
+    users["wc-grid1"].act(rid, "escalate", {"reason": "线路老化"})
+    users["wc-secretary"].act(rid, "dispatch", {"department_id": "chengjian"})
+    assert eventually(lambda: inbox(clerk, petition_id=rid)["items"])[0]["critical"]
+    clerk.act(rid, "accept")
+    clerk.act(rid, "resolve", {"note": "已更换线路"})
+    # the district's system heard the resolution (so notify handled it): the requester got nothing queued,
+    # nothing failed, nothing was logged as a problem
+    heard = eventually(lambda: [r for r in bridge.requests if r["json"]["event"]["data"]["petition_id"] == rid])
+    assert heard[0]["verified"] and heard[0]["json"]["event"]["data"]["resident_id"] == account
+    assert deliveries(admin, recipient=account) == []
+    assert not [d for d in deliveries(admin, status="failed") if d["event_id"] in
+                {r["json"]["event"]["event_id"] for r in heard}]
+    with open(platform.log_path, encoding="utf-8", errors="replace") as log:
+        troubles = [line for line in log if account in line and ("ERROR" in line or "WARNING" in line)]
+    assert troubles == []
+    admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{hook['id']}", expect=200)
+
+
+def test_the_rules_table_is_published(users):
+    rows = users["wenxiaohua"].get("/api/v1/notifications/rules")
+    assert {"event": "petition_dispatched", "when": "always", "audience": "department",
+            "people": "staff of the petition's department", "category": "dispatch", "critical": True,
+            "practice": "社区吹哨，部门报到 (critical)"} in rows
+    assert {r["event"] for r in rows} >= {"activity_cancelled", "claim_approved", "claim_rejected",
+                                          "points_redeemed", "order_picked_up", "order_cancelled"}
+    assert {r["category"] for r in rows if r["critical"]} == {"dispatch", "overdue"}
+    error(Client(users["wenxiaohua"].base_url), "GET", "/api/v1/notifications/rules", 401)
+
+
 def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
-    admin = users["hb-admin"]
-    admin.put("/api/v1/districts/hb/time-limits", {"grid_claim_hours": 24 * 90, "grid_resolve_hours": 24 * 90})
+    admin, staff = users["hb-admin"], users["wc-secretary"]
+    admin.put("/api/v1/districts/hb/time-limits", {"grid_claim_hours": 24 * 90, "grid_resolve_hours": 24 * 90,
+                                                   "community_dispatch_hours": 1})
     error(admin, "PUT", "/api/v1/districts/hb/notification-settings", 422, json={"timezone": "Mars/Base"})
     assert admin.put("/api/v1/districts/hb/notification-settings", {"digest_hour": 8})["timezone"] == "Asia/Shanghai"
-    pid = submit(users["huxingyou"], "29栋后坡护栏松动", category="slope")
-    # to 08:30 of the next day in Shanghai, by the platform's clock
-    now = datetime.now(timezone.utc) + timedelta(seconds=clock.offset)
-    local = now.astimezone(SHANGHAI)
-    target = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), SHANGHAI) + timedelta(hours=8.5)
-    clock.advance((target - local).total_seconds() / 3600)
-    date = target.date().isoformat()
+    pid = submit(users["huxingyou"], "29栋后坡护栏松动", category="slope")  # waits for the grid
+    late = submit(users["huxingyou"], "29栋单元门禁失灵", category="security")  # will wait too long for the community
+    users["wc-grid1"].act(late, "escalate", {"reason": "需社区协调物业"})
+    rated = submit(users["wenxiaohua"], "28栋楼道扶手松动", category="building_repair")  # a low rating: a follow-up
+    users["daiyunzhong"].act(rated, "claim")
+    users["daiyunzhong"].act(rated, "resolve", {"note": "已紧固"})
+    users["wenxiaohua"].act(rated, "rate", {"score": 1, "comment": "第二天又松了"})
+    claim = users["wenxiaohua"].post("/api/v1/claims", {"title": "清理楼道杂物"}, expect=201)  # to approve
+
+    def local_now():
+        return (datetime.now(timezone.utc) + timedelta(seconds=clock.offset)).astimezone(SHANGHAI)
+
+    def move_to(day, hours):
+        target = datetime.combine(day, datetime.min.time(), SHANGHAI) + timedelta(hours=hours)
+        clock.advance((target - local_now()).total_seconds() / 3600)
+        return target.date().isoformat()
+
+    # 07:00 tomorrow, before the digest hour: the community's time limit has passed, a (critical) warning
+    tomorrow = local_now().date() + timedelta(days=1)
+    move_to(tomorrow, 7)
+    eventually(lambda: inbox(staff, type="petition_overdue", petition_id=late)["items"], timeout=20)
+    date = move_to(tomorrow, 8.5)
 
     def digest_for(client):
         return [n for n in inbox(client, type="digest")["items"] if n["data"]["date"] == date]
@@ -268,5 +380,12 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
     assert pid in [i["petition_id"] for i in grid["data"]["items"]["unclaimed"]]
     assert grid["data"]["counts"]["unclaimed"] == len(grid["data"]["items"]["unclaimed"])
     assert grid["body"].startswith(f"待认领/待派单/待接单{grid['data']['counts']['unclaimed']}件")
+    mine = eventually(lambda: digest_for(staff))[0]["data"]["items"]
+    assert late in [i["petition_id"] for i in mine["unclaimed"]]  # waits for the community to dispatch
+    assert late in [i["petition_id"] for i in mine["overdue"]]
+    assert rated in [i["petition_id"] for i in mine["follow_ups"]]
+    assert claim["id"] in [i["claim_id"] for i in mine["claims"]]
+    district = eventually(lambda: digest_for(admin))[0]["data"]["items"]
+    assert late in [i["petition_id"] for i in district["overdue"]]  # the district chases late communities
     assert not digest_for(users["wenxiaohua"])  # residents get no digest
     assert len(digest_for(users["wc-grid1"])) == 1

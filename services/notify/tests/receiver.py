@@ -1,7 +1,8 @@
 """A webhook receiver for tests: a tiny HTTP server on 127.0.0.1 that checks signatures.
 
 Each path behaves as told: answer ``status`` (default 200) after ``fail_first`` 500s,
-optionally after sleeping ``delay`` seconds. Every request is recorded with whether
+optionally after sleeping ``delay`` seconds, or once the test lets it go (``hold()`` then
+``release()``: a request held in flight until something else has happened). Every request is recorded with whether
 its signature verified (``signing.Verifier`` with the path's secret, replays refused).
 """
 import json
@@ -14,12 +15,27 @@ from services.notify import signing
 
 class Route:
     def __init__(self, secret=None, status=200, fail_first=0, delay=0.0):
+        self.released = None
         self.secret = secret
         self.status = status
         self.fail_first = fail_first
         self.delay = delay
         self.verifier = signing.Verifier(secret) if secret else None
         self.requests = []
+
+    def hold(self):
+        """Keep every request of this path waiting for ``release()`` (at most 60 s) before answering."""
+        self.released = threading.Event()
+        return self
+
+    def release(self):
+        if self.released is not None:
+            self.released.set()
+
+    @property
+    def held(self):
+        """How many requests wait for ``release()`` now."""
+        return sum(1 for r in self.requests if r.get("held"))
 
     def set_secret(self, secret):
         self.secret = secret
@@ -68,10 +84,14 @@ class Receiver:
                 error = str(err)
         with self.lock:
             attempt = len(route.requests) + 1
-            route.requests.append({"headers": headers, "body": body, "json": json.loads(body or b"null"),
-                                   "verified": verified, "error": error, "at": time.time()})
+            record = {"headers": headers, "body": body, "json": json.loads(body or b"null"),
+                      "verified": verified, "error": error, "at": time.time(), "held": route.released is not None}
+            route.requests.append(record)
         if route.delay:
             time.sleep(route.delay)
+        if route.released is not None:
+            route.released.wait(60)
+            record["held"] = False
         status = 500 if attempt <= route.fail_first else (route.status if verified or not route.verifier else 401)
         try:
             request.send_response(status)
@@ -85,5 +105,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc):
+        for route in self.routes.values():
+            route.release()
         self.server.shutdown()
         self.server.server_close()

@@ -54,6 +54,21 @@ def test_the_read_model_follows_the_latest_event_whatever_the_order(db):
     assert db.petition_view.count_documents({}) == 1
 
 
+def test_a_follow_up_shows_whatever_the_order_of_the_petitions_events(db):
+    t = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
+    closed = at(petition_event("petition_closed", petition_id="p1", status="closed", rating=1),
+                t + timedelta(seconds=1))
+    opened = at(petition_event("follow_up_opened", petition_id="p1", status="closed", rating=1,
+                               follow_up_status="open"), t)
+    feed(db, closed, opened)  # the follow-up was opened first but arrives last
+    assert db.petition_view.find_one({"_id": "hb:p1"})["follow_up_open"] is True
+    recorded = at(petition_event("follow_up_recorded", petition_id="p1", status="closed", rating=1,
+                                 follow_up_status="done", outcome="contacted"), t + timedelta(hours=2))
+    feed(db, recorded, opened)  # a redelivered opening does not reopen what was recorded later
+    view = db.petition_view.find_one({"_id": "hb:p1"})
+    assert view["follow_up_open"] is False and view["status"] == "closed"
+
+
 def test_what_waits_for_whom(db):
     t = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
     feed(db,

@@ -110,6 +110,28 @@ def test_a_building_the_grid_no_longer_knows_still_reaches_the_resident(db, dire
     assert set(notices(db, event)) == {"wenxiaohua"}
 
 
+OPEN311 = "open311:hotline:alice@example.com"
+
+
+@pytest.mark.parametrize("type_, extra, staff", [
+    ("petition_submitted", {}, {"daiyunzhong", "limin"}),
+    ("petition_dispatched", {"department_id": "chengjian"}, {"chengjian1", "chengjian2"}),
+    ("petition_resolved", {"note": "已更换灯泡"}, set()),
+    ("petition_closed", {"rating": None, "handler_id": "daiyunzhong"}, {"daiyunzhong"}),
+    ("petition_merged", {"merged_into": "p0", "followers": [OPEN311, "zhaoyi"]}, {"zhaoyi"}),
+])
+def test_an_open311_requester_is_skipped_quietly_and_staff_still_hear(db, directory, caplog, type_, extra, staff):
+    # a request filed through Open311 names no platform user: no notice, no delivery, no error, no warning
+    db.preferences.insert_one({"district": "hb", "user_id": OPEN311, "contacts": {"sms": "13800000000"}})
+    event = petition_event(type_, resident_id=OPEN311, **extra)
+    with caplog.at_level("WARNING"):
+        assert domain.notify(db, directory, event) == len(staff)
+    assert set(notices(db, event)) == staff
+    assert db.deliveries.count_documents({"recipient": OPEN311}) == 0
+    assert not caplog.records
+    assert not rules.is_platform_user(OPEN311) and rules.is_platform_user("wenxiaohua")
+
+
 FOLLOWERS = ["zhaoyi", "qianer"]
 
 

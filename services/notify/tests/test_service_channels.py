@@ -106,29 +106,53 @@ def test_a_webhook_that_fails_twice_is_delivered_on_the_third_attempt(notify, de
         assert len(deliveries_of(call, channel="webhook")) == 1
 
 
-def test_a_slow_webhook_does_not_hold_up_another_and_a_dead_one_fails(notify, deliver, call, now, listener):
+def test_a_slow_webhook_does_not_hold_up_another_and_a_dead_one_fails(notify, deliver, call, now, listener,
+                                                                      monkeypatch):
+    monkeypatch.setenv("CIVICGRID_WEBHOOK_TIMEOUT_SECONDS", "30")  # the slow one is held, not timed out
     with Receiver() as receiver:
-        slow = receiver.route("/slow", delay=3)
+        slow = receiver.route("/slow").hold()
         fast = receiver.route("/fast")
         dead = receiver.route("/dead", status=503)
+        hooks = {}
         for route, path in ((slow, "/slow"), (fast, "/fast"), (dead, "/dead")):
-            route.set_secret(call("create_webhook", ADMIN, "hb", {"url": receiver.base + path,
-                                                                   "events": ["petition_submitted"]})["secret"])
+            hooks[path] = call("create_webhook", ADMIN, "hb", {"url": receiver.base + path,
+                                                               "events": ["petition_submitted"]})
+            route.set_secret(hooks[path]["secret"])
         deliver("petitions", petition_event("petition_submitted"))
-        started = time.time()
         call("deliver_due", {})
-        until(lambda: fast.requests, timeout=2)
-        assert time.time() - started < 1.0
-        until(lambda: len(deliveries_of(call, status="sent")) == 1)
-        for attempt in (1, 2, 3):  # each attempt recorded before the clock moves past the backoff
-            until(lambda: all(d["attempts"] == attempt for d in deliveries_of(call) if d["status"] != "sent"))
+        # the fast one is sent while the slow one is still in flight (a courier that waited for it would
+        # wait for the release, which only comes after)
+        until(lambda: deliveries_of(call, recipient=hooks["/fast"]["id"], status="sent"))
+        assert slow.held == 1 and deliveries_of(call, recipient=hooks["/slow"]["id"])[0]["status"] == "pending"
+        until(lambda: deliveries_of(call, recipient=hooks["/dead"]["id"])[0]["attempts"] == 1)
+        slow.release()
+        until(lambda: deliveries_of(call, recipient=hooks["/slow"]["id"], status="sent"))
+        for attempt in (2, 3):  # each attempt recorded before the clock moves past the backoff
             now.advance(seconds=200)
             call("deliver_due", {})
-        until(lambda: len(deliveries_of(call, status="failed")) == 2, timeout=15)
-        failed = {d["last_error"] for d in deliveries_of(call, status="failed")}
-        assert failed == {"receiver answered 503", "timed out after 0.5s"}
+            until(lambda: deliveries_of(call, recipient=hooks["/dead"]["id"])[0]["attempts"] == attempt)
+        failed = until(lambda: deliveries_of(call, status="failed"))
+        assert [(d["recipient"], d["last_error"], d["attempts"]) for d in failed] == [
+            (hooks["/dead"]["id"], "receiver answered 503", 3)]
+        assert [a["status_code"] for a in failed[0]["attempt_log"]] == [503, 503, 503]
         call("deliver_due", {})
-        until(lambda: len([e for e in listener if e["type"] == "notification_failed"]) == 2)
+        until(lambda: len([e for e in listener if e["type"] == "notification_failed"]) == 1)
+
+
+def test_a_webhook_that_times_out_is_retried_and_finally_failed(notify, deliver, call, now, listener):
+    with Receiver() as receiver:
+        hang = receiver.route("/hang").hold()  # never answers within the 0.5 s limit
+        hook = call("create_webhook", ADMIN, "hb", {"url": receiver.base + "/hang",
+                                                    "events": ["petition_submitted"]})
+        hang.set_secret(hook["secret"])
+        deliver("petitions", petition_event("petition_submitted"))
+        call("deliver_due", {})
+        for attempt in (1, 2, 3):
+            until(lambda: deliveries_of(call)[0]["attempts"] == attempt)
+            now.advance(seconds=200)
+            call("deliver_due", {})
+        failed = until(lambda: deliveries_of(call, status="failed"))[0]
+        assert failed["last_error"] == "timed out after 0.5s" and len(hang.requests) == 3
 
 
 def test_a_broadcast_fans_out_in_the_background_and_the_sender_sees_who_read_it(notify, call, listener):
@@ -194,7 +218,7 @@ def test_bad_input_over_rpc(notify, call):
     rules = call("recipient_rules", {})
     assert {"event": "petition_dispatched", "when": "always", "audience": "department",
             "people": "staff of the petition's department", "category": "dispatch",
-            "practice": "社区吹哨，部门报到 (critical)"} in rules
+            "critical": True, "practice": "社区吹哨，部门报到 (critical)"} in rules
 
 
 def test_staff_register_a_residents_phone_and_a_critical_notice_goes_by_sms(notify, deliver, call, now, caplog):

@@ -67,7 +67,33 @@ const MESSAGES = [
   [/^not found$/i, () => L('找不到', 'Not found')],
   [/^exists$/i, () => L('已经存在', 'Already exists')],
   [/^not enough points/i, () => L('积分不足', 'Not enough points')],
-  [/^out of stock/i, () => L('库存不足', 'Out of stock')],
+  [/^(out of stock|not enough stock)/i, () => L('库存不足', 'Not enough in stock')],
+  [/^needs (\d+) points \(([\d.]+) yuan\), the balance is (-?\d+)$/i,
+    (m) => L('需要 {n} 积分，您现有 {b} 积分', 'Needs {n} points; you have {b}', { n: m[1], b: m[3] })],
+  [/^only (\d+) left$/i, (m) => L('只剩 {n} 件', 'Only {n} left', { n: m[1] })],
+  [/^over the per-person limit$/i, () => L('超过每人限兑数量', 'Over the limit per person')],
+  [/^at most (\d+) per person( a month)?; you have (\d+) already$/i,
+    (m) => L('每人{p}最多 {n} 件，您已有 {h} 件', 'At most {n} per person{p2}; you have {h}', { n: m[1], h: m[3], p: m[2] ? '每月' : '', p2: m[2] || '' })],
+  [/^(.*) is not on offer now$/i, () => L('这件商品暂不可兑换', 'This item is not on offer now')],
+  [/^the item is not on offer$/i, () => L('这件商品暂不可兑换', 'This item is not on offer now')],
+  [/^cannot write off more than the stock/i, () => L('核销数量不能超过库存', 'Cannot write off more than the stock')],
+  [/^must be a whole number of points from (\d+) to (\d+)$/i, (m) => L('请填写 {a} 到 {b} 之间的整数', 'A whole number from {a} to {b}', { a: m[1], b: m[2] })],
+  [/^must be from (-?\d+) to (-?\d+)$/i, (m) => L('应在 {a} 到 {b} 之间', 'Must be between {a} and {b}', { a: m[1], b: m[2] })],
+  [/^the activity is full$/i, () => L('活动名额已满', 'The activity is full')],
+  [/^all (\d+) places are taken$/i, (m) => L('{n} 个名额已满', 'All {n} places are taken', { n: m[1] })],
+  [/^sign-up has closed/i, () => L('活动已开始，报名已截止', 'Sign-up has closed: the activity has started')],
+  [/^the activity is cancelled$/i, () => L('活动已取消', 'The activity was cancelled')],
+  [/^must be in the future$/i, () => L('时间应晚于现在', 'Must be in the future')],
+  [/^the activity would start in the past$/i, () => L('开始时间已经过去', 'The start time has passed')],
+  [/^must be after starts_at|^must end after it starts/i, () => L('结束时间应晚于开始时间', 'Must be after the start')],
+  [/^only people who signed up can be checked in$/i, () => L('只能为已报名的人签到', 'Only people who signed up can be checked in')],
+  [/^the claim is (\w+) already$/i, () => L('这条申报已经审核过了', 'This claim was decided already')],
+  [/^nobody decides their own claim$/i, () => L('不能审核自己的申报', 'Nobody decides their own claim')],
+  [/^the order is (\w+): only a reserved order can be (picked up|cancelled)$/i, () => L('这笔兑换已领取或已取消', 'This order was picked up or cancelled already')],
+  [/^unknown channel '.*'/i, () => L('请从给出的方式中选择', 'Choose one of the channels')],
+  [/^must be a time HH:MM/i, () => L('请按 时:分 填写，如 22:00', 'Give a time like 22:00')],
+  [/notices are critical: they cannot be switched off/i, () => L('重要通知不能关闭或更改', 'Critical notices cannot be switched off')],
+  [/^must be a phone number/i, () => L('请填写手机号码（只含数字，可以 + 开头）', 'Give a phone number (digits, optionally a leading +)')],
 ];
 
 export function humanize(message) {
@@ -97,6 +123,8 @@ export function describeError(err) {
   if (status === 403) return L('您没有权限进行这项操作', 'You are not allowed to do this');
   if (status === 404) return L('找不到要找的内容，它可能不在您的辖区内', 'Not found: it may not be in your area');
   if (status === 409) {
+    const plain = humanize(apiMessage);
+    if (plain !== apiMessage.trim() && plain) return plain;
     if (/changed meanwhile/i.test(apiMessage)) return L('内容刚被别人修改过，请刷新后再试', 'Someone changed it meanwhile: reload and try again');
     if (/^cannot \w+ a petition that is (\w+)/i.test(apiMessage)) {
       return L('诉求当前的状态不允许这项操作，请刷新查看最新进度', 'The petition’s current state does not allow this: reload to see where it stands');

@@ -34,7 +34,7 @@ const ROUTES = [
   { path: 'staff/activities', page: staffActivitiesPage, when: is.community, nav: ['活动签到', 'Activities & check-in'] },
   { path: 'staff/claims', page: staffClaimsPage, when: is.community, nav: ['申报审核', 'Claim approvals'] },
   { path: 'staff/shop', page: staffShopPage, when: is.community, nav: ['商品与自提', 'Shop & pickups'] },
-  { path: 'staff/broadcasts', page: broadcastsPage, when: is.community, nav: ['广播通知', 'Broadcasts'] },
+  { path: 'staff/broadcasts', page: broadcastsPage, when: () => is.community() || is.grid(), nav: ['广播通知', 'Broadcasts'] },
   { path: 'inbox', page: inboxPage, when: is.member, nav: ['消息', 'Inbox'], badge: 'unread' },
   { path: 'prefs', page: prefsPage, when: is.member, nav: ['通知设置', 'Notifications'] },
   { path: 'platform', page: platformPage, when: is.platform, nav: ['平台管理', 'Platform'] },

@@ -115,12 +115,6 @@ export function errorBox(err) {
   return h('div', { class: 'notice error', role: 'alert', title: (err && err.body && err.body.message) || '' }, describeError(err));
 }
 
-export function unavailable(what) {
-  return h('div', { class: 'notice muted unavailable', role: 'status' },
-    h('strong', {}, L('暂未开放', 'Not available yet')),
-    h('p', {}, L('{w}功能尚未上线，上线后会自动出现在这里。', '{w} is not available on this platform yet; it will appear here once it is.', { w: what })));
-}
-
 export function empty(text) { return h('p', { class: 'empty' }, text); }
 
 // -- formatting -------------------------------------------------------------------------

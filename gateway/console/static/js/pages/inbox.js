@@ -1,5 +1,5 @@
 // My inbox, with the unread count in the menu.
-import { firstOf, get, post } from '../api.js';
+import { get, post } from '../api.js';
 import { L } from '../i18n.js';
 import { state } from '../state.js';
 import { empty, fmtTime, h, pageHeader, toast } from '../ui.js';
@@ -24,7 +24,6 @@ function setUnread(n) {
 export async function inboxPage(params, ctx) {
   const body = await get('/notifications', { page_size: 100 });
   setUnread(body.unread || 0);
-  const readAll = await firstOf(['/api/v1/notifications/read-all', '/api/v1/notifications/read'], 'post');
   const markRead = async (n, row) => {
     if (n.read) return;
     await post(`/notifications/${encodeURIComponent(n.id)}/read`);
@@ -43,12 +42,19 @@ export async function inboxPage(params, ctx) {
     row.append(h('a', { href: n.petition_id ? `#/p/${n.petition_id}` : '#/inbox', onclick: open },
       h('div', { class: 'inbox-top' }, h('strong', {}, n.title), h('span', { class: 'meta' }, fmtTime(n.created_at))),
       h('p', {}, n.body)));
+    if (n.confirm_required) {
+      row.append(h('div', { class: 'pcard-actions' }, n.confirmed
+        ? h('span', { class: 'meta' }, L('已确认', 'Confirmed'))
+        : h('button', { type: 'button', class: 'primary small', dataset: { action: 'confirm' }, onclick: async (event) => {
+          event.currentTarget.disabled = true;
+          try { await post(`/notifications/${encodeURIComponent(n.id)}/confirm`); toast(L('已确认收到', 'Confirmed')); ctx.rerender(); } catch (err) { toast(describeError(err), 'error'); event.currentTarget.disabled = false; }
+        } }, L('确认已阅', 'Confirm I read it'))));
+    }
     return row;
   }));
   const markAll = async () => {
     try {
-      if (readAll) await post(readAll.replace(/^\/api\/v1/, ''));
-      else await Promise.all(body.items.filter((n) => !n.read).map((n) => post(`/notifications/${encodeURIComponent(n.id)}/read`)));
+      await post('/notifications/read-all', {});
       ctx.rerender();
     } catch (err) { toast(describeError(err), 'error'); }
   };

@@ -1,8 +1,9 @@
 // District administrator: time limits, point rules, the category catalogue, the ledger check, templates.
-import { firstOf, get, put } from '../api.js';
-import { L, term } from '../i18n.js';
+import { del, get, put } from '../api.js';
+import { describeError } from '../errors.js';
+import { L, getLang, term } from '../i18n.js';
 import { categories, departments, forget, state } from '../state.js';
-import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, unavailable, value } from '../ui.js';
+import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, value } from '../ui.js';
 
 const LIMITS = [
   ['help_claim_hours', '求助等待党员认领', 'Help request: a party member claims it'],
@@ -18,6 +19,9 @@ const RULES = [
   ['reporter_rated', '居民评价诉求', 'Resident rates a petition'],
   ['handler_5_star', '办理人获 5 星', 'Handler gets 5 stars'],
   ['handler_4_star', '办理人获 4 星', 'Handler gets 4 stars'],
+  ['activity_attendance', '参加志愿活动（默认）', 'Volunteer activity attended (default)'],
+  ['claim_approved', '自主申报通过（默认）', 'Good deed approved (default)'],
+  ['wish_fulfilled', '认领微心愿', 'Micro-wish fulfilled'],
 ];
 
 function numbers(el, names) {
@@ -146,20 +150,48 @@ async function ledgerSection() {
     h('button', { type: 'button', class: 'secondary', onclick: check }, L('立即核对', 'Check now')), result);
 }
 
-async function templatesSection() {
-  const path = await firstOf(['/api/v1/districts/{code}/templates', '/api/v1/districts/{code}/notification-templates', '/api/v1/notifications/templates']);
+function templateEditor(t, url, onSaved) {
+  return form({
+    submit: L('保存模板', 'Save template'),
+    secondary: t.source !== 'default' ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      try { await del(`${url}/${[t.type, t.audience, t.locale].map(encodeURIComponent).join('/')}`); toast(L('已恢复默认', 'Back to the default')); onSaved(); } catch (err) { toast(describeError(err), 'error'); }
+    } }, L('恢复默认', 'Use the default')) : null,
+    children: [
+      field({ name: 'title', label: L('标题', 'Title'), required: true, control: input({ name: 'title', value: t.title }) }),
+      field({ name: 'body', label: L('内容', 'Body'), required: true, control: textarea({ name: 'body', rows: 3, value: t.body }),
+        hint: L('可用占位符：', 'Placeholders: ') + (t.fields || []).map((f) => `{${f}}`).join(' ') }),
+    ],
+    action: async (el) => {
+      await put(`${url}/${[t.type, t.audience, t.locale].map(encodeURIComponent).join('/')}`, { title: value(el, 'title'), body: value(el, 'body') });
+      toast(L('模板已保存', 'Template saved'));
+      onSaved();
+    },
+  });
+}
+
+async function templatesSection(rerender) {
+  const url = `/districts/${encodeURIComponent(state.me.district)}/notification-templates`;
   const title = h('h2', {}, L('通知模板', 'Notification templates'));
-  if (!path) return h('div', { class: 'card', dataset: { section: 'templates' } }, title, unavailable(L('通知模板', 'Templates')));
-  const url = path.replace(/^\/api\/v1/, '').replace('{code}', encodeURIComponent(state.me.district));
-  try {
-    const body = await get(url);
-    const items = Array.isArray(body) ? body : body.items || [];
-    return h('div', { class: 'card', dataset: { section: 'templates' } }, title,
-      h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, [L('事件', 'Event'), L('对象', 'Audience'), L('语言', 'Locale'), L('标题', 'Title'), L('内容', 'Body')].map((t) => h('th', {}, t)))),
-        h('tbody', {}, items.map((t) => h('tr', {}, h('td', {}, t.event_type || t.type || ''), h('td', {}, t.audience || ''), h('td', {}, t.locale || ''),
-          h('td', {}, t.title || t.heading || ''), h('td', {}, t.body || '')))))));
-  } catch (err) { return h('div', { class: 'card' }, title, errorBox(err)); }
+  let items;
+  try { items = await get(url); } catch (err) { return h('div', { class: 'card', dataset: { section: 'templates' } }, title, errorBox(err)); }
+  const locale = getLang() === 'en' ? 'en' : 'zh-CN';
+  const shown = items.filter((t) => t.locale === locale);
+  const holder = h('div', { class: 'editor-holder' });
+  const open = (t) => {
+    holder.replaceChildren(h('div', { class: 'card inset' }, h('h3', {}, `${t.type} · ${t.audience} · ${t.locale}`), templateEditor(t, url, rerender)));
+    holder.scrollIntoView({ block: 'start' });
+  };
+  return h('div', { class: 'card', dataset: { section: 'templates' } }, title,
+    h('p', { class: 'hint' }, L('每种通知对每类收件人的文字；本区改过的标“本区”。其他语言的模板在切换语言后显示。',
+      'The text of each notice for each audience; the district’s own are marked. Switch the language to see the others.')),
+    h('details', { class: 'templates-list' }, h('summary', {}, L('查看全部 {n} 个模板', 'Show all {n} templates', { n: shown.length })),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'templates' },
+      h('thead', {}, h('tr', {}, [L('事件', 'Event'), L('对象', 'Audience'), L('标题', 'Title'), L('内容', 'Body'), ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, shown.map((t) => h('tr', { dataset: { type: t.type, audience: t.audience } },
+        h('td', {}, t.type), h('td', {}, term('role', t.audience)),
+        h('td', {}, t.title, t.source !== 'default' ? h('span', { class: 'badge' }, L('本区', 'Ours')) : null), h('td', {}, t.body),
+        h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => open(t) }, L('编辑', 'Edit'))))))))),
+    holder);
 }
 
 export async function settingsPage(params, ctx) {
@@ -171,9 +203,9 @@ export async function settingsPage(params, ctx) {
       numberForm(L('办理时限', 'Time limits'), L('每一级的时限（小时）。超时后系统自动向上吹哨或提醒上一级；已在等待的诉求保持原期限。',
         'Hours each level has. When they pass the system whistles the petition up or warns the level above; petitions already waiting keep their deadline.'),
       LIMITS, limits, L('小时', 'h'), (body) => put(`/districts/${code}/time-limits`, body)),
-      numberForm(L('积分规则', 'Point rules'), L('诉求评价归档时发放的积分。修改不影响已发放的积分。', 'Points a closed petition earns. Changes never rewrite past entries.'),
+      numberForm(L('积分规则', 'Point rules'), L('评价、办理、志愿活动和自主申报发放的积分。修改不影响已发放的积分。', 'Points for rating, handling, volunteering and good deeds. Changes never rewrite past entries.'),
         RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body))),
     await categorySection(ctx.rerender),
-    await templatesSection(),
+    await templatesSection(ctx.rerender),
     await ledgerSection());
 }
