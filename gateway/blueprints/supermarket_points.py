@@ -1,6 +1,7 @@
 """Points accounts, statements, reports (JSON and CSV), leaderboards, shop settings, corrections."""
 import csv
 import io
+from urllib.parse import quote
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -67,7 +68,13 @@ def report_csv(report, table, filename):
         for row in report["top_earners"]:
             writer.writerow([row.get(c) for c in columns])
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}-{table}.csv"'})
+                    headers={"Content-Disposition": _attachment(f"{filename}-{table}.csv")})
+
+
+def _attachment(filename):
+    """A header is latin-1: a community id in Chinese goes in RFC 6266's filename*, with an ASCII fallback."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 # -- my points and statements ------------------------------------------------------------

@@ -177,6 +177,13 @@ def _date(name):
     return moment.isoformat()
 
 
+def _listed(name):
+    """A filter that takes several values: comma-delimited and/or "declared multiple times"
+    (``status=open&status=closed``), as the standard's ``status`` is; ``None`` when absent or empty."""
+    given = [v.strip() for v in request.args.getlist(name) if v and v.strip()]
+    return ",".join(given) or None
+
+
 def _requests(token, query):
     tz = district_timezone()
     return [local_times(item, tz) for item in _call(token, "petitions", "open311_requests", query)]
@@ -186,7 +193,7 @@ def _requests(token, query):
 def list_requests():
     code = _jurisdiction(request.args)
     token = _reader(code)
-    query = {name: _value(request.args, name) for name in ("service_request_id", "service_code", "status")}
+    query = {name: _listed(name) for name in ("service_request_id", "service_code", "status")}
     query.update(start_date=_date("start_date"), end_date=_date("end_date"))
     return respond(g.open311_format, "service_requests", _requests(token, query))
 

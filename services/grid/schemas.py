@@ -123,7 +123,8 @@ class FieldIn(Schema):
         if data["type"] in CHOICE_TYPES:
             if not choices:
                 raise ValidationError(f"a {data['type']} field needs at least one choice", "choices")
-            keys = [c["key"] for c in choices]
+            # with field errors a choice may have failed its own schema and lack its key
+            keys = [c["key"] for c in choices if isinstance(c, dict) and "key" in c]
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValidationError(f"duplicate key {', '.join(map(repr, duplicates))}", "choices")
@@ -154,8 +155,8 @@ class CategoryDefinitionIn(FlatErrors, Schema):
                                        "handles it (only a help category may have none)"]
         seen = set()
         for i, field in enumerate(data.get("fields") or ()):
-            code = field.get("code")
-            if code in seen:
+            code = field.get("code") if isinstance(field, dict) else None
+            if code is not None and code in seen:
                 errors.setdefault("fields", {})[i] = {"code": [f"duplicate code {code!r}"]}
             seen.add(code)
         if errors:

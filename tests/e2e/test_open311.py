@@ -1,15 +1,17 @@
 """Open311 GeoReport v2 end to end: an application files form-encoded requests with its API key,
 follows them in JSON and XML while staff drive the loop over the platform's HTTP API, until closed.
 
-Every JSON answer is validated against the standard's JSON schemas in ``specs/open311`` (vendored from ../shared/open311) (and the
-swagger document there where it agrees with the standard's text: with null members left out, since
-swagger 2.0 cannot say null); every XML answer is parsed, its element names checked against the
-standard's and its content compared with the JSON answer.
+Every JSON answer is validated, as it arrives, against the standard's JSON schemas in ``specs/open311``
+(vendored unchanged from ../shared/open311: a test checks the copy) and the swagger document there where it
+agrees with the standard's text (with null members left out, since swagger 2.0 cannot say null); the
+answers the schemas do not cover (discovery, errors) are checked against the standard's text. Every XML
+answer is parsed, its element names checked against the standard's and its content compared with the JSON
+answer.
 """
 import json
 import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -77,6 +79,9 @@ class Conformance:
         Draft202012Validator(self.resources[name].contents, registry=self.registry,
                              format_checker=FORMATS).validate(document)
 
+    def schema_of(self, schema, value):
+        Draft202012Validator(schema, format_checker=FORMATS).validate(value)
+
     def swagger(self, definition, document):
         """Swagger 2.0 has no null: a null member is one "not returned"."""
         def without_nulls(value):
@@ -131,6 +136,8 @@ class Open311:
             if expect >= 400:
                 assert body and all(set(e) == {"code", "description"} and e["code"] == expect
                                     and isinstance(e["description"], str) for e in body), body
+            else:
+                self.conforms(method, path, body)
             return body
         assert response.headers["Content-Type"] == XML_TYPE
         assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), response.content[:60]
@@ -140,6 +147,39 @@ class Open311:
         if expect >= 400:
             assert root.tag == "errors" and root.findall("error/code")[0].text == str(expect)
         return root
+
+    def conforms(self, method, path, body):
+        """Every successful JSON answer against the schema of its resource (and swagger's definition)."""
+        check = self.conformance
+        if path == "discovery":
+            assert {"changeset", "contact", "key_service", "endpoints"} <= set(body), body
+            for endpoint in body["endpoints"]:
+                assert {"specification", "url", "changeset", "type", "formats"} <= set(endpoint), endpoint
+                assert endpoint["type"] in ("production", "test") and endpoint["formats"]
+                check.schema_of({"format": "date-time"}, endpoint["changeset"])
+                check.schema_of({"format": "uri"}, endpoint["url"])
+        elif path == "services":
+            check.schema("services.json", body)
+            for service in body:
+                check.swagger("Service", service)
+        elif path.startswith("services/"):
+            check.schema("service-definition.json", body)
+            check.swagger("ServiceDefinition", body)
+        elif path == "requests" and method == "POST":
+            # no JSON schema for the POST answer: swagger's RequestResponse, and the standard's text
+            # (a service_request_id, or a token when there is none yet; we always give the id)
+            assert isinstance(body, list) and len(body) == 1, body
+            for answer in body:
+                assert set(answer) == {"service_request_id", "service_notice", "account_id"}, answer
+                assert isinstance(answer["service_request_id"], str) and answer["service_request_id"]
+                check.swagger("RequestResponse", answer)
+        elif path == "requests" or path.startswith("requests/"):
+            check.schema("requests.json", body)
+            for item in body:
+                assert set(item) == REQUEST_FIELDS
+                check.swagger("Request", item)
+        else:
+            raise AssertionError(f"no schema for {method} {path}")
 
     def both(self, method, path, expect=200, root=None, **kwargs):
         """The same call in JSON and in XML: the XML says what the JSON says."""
@@ -153,22 +193,19 @@ class Open311:
         return self.both("GET", path, expect, root, params=params)
 
     def requests(self, **params):
-        found = self.get("requests", root="service_requests", **params)
-        self.conformance.schema("requests.json", found)
-        for item in found:
-            assert set(item) == REQUEST_FIELDS
-            self.conformance.swagger("Request", item)
-        return found
+        return self.get("requests", root="service_requests", **params)
 
     def request(self, request_id, jurisdiction="hb"):
-        found = self.get(f"requests/{request_id}", root="service_requests", jurisdiction_id=jurisdiction)
-        self.conformance.schema("requests.json", found)
-        [item] = found
-        self.conformance.swagger("Request", item)
+        [item] = self.get(f"requests/{request_id}", root="service_requests", jurisdiction_id=jurisdiction)
+        assert item["service_request_id"] == request_id
         return item
 
     def post(self, form, fmt="json", expect=200):
-        return self.call("POST", "requests", fmt, expect, data=form)
+        answer = self.call("POST", "requests", fmt, expect, data=form)
+        if fmt == "xml" and expect == 200:
+            [request] = answer.findall("request")
+            assert {e.tag for e in request} == {"service_request_id", "service_notice", "account_id"}
+        return answer
 
     def error(self, method, path, expect, description, **kwargs):
         """Both formats; ``description`` must be named by one of the errors."""
@@ -377,11 +414,16 @@ def test_bad_input_is_refused_in_the_standards_format_and_writes_nothing(open311
     refused(403, "api_key revoked", api_key=keys["retired"])
     refused(403, "issued by jurisdiction 'qj'", api_key=keys["qj"])
     refused(404, "jurisdiction_id 'nowhere' not found", api_key=keys["qj"], jurisdiction_id="nowhere")
+    refused(400, "attribute[colour]: the category", **{"attribute[colour]": "red"})
+    open311.error("POST", "requests", 400, "attribute[kinds]: must be a list of distinct choices from bulky",
+                  data=form(keys["hb"], service_code="garbage", address_id="b28",
+                            **{"attribute[kinds][]": ["household", "gold"]}))
     open311.error("POST", "requests", 400, "form-encoded", json=good)
     assert (petitions_total(hb_admin), len(open311.requests(jurisdiction_id="hb"))) == before
 
-    # the same request, put right, goes through
+    # the same request, put right, goes through, with the very next number: the refusals used none up
     [answer] = open311.post(good)
+    assert answer["service_request_id"] == f"hb-{before[0] + 1:06d}"
     assert hb_admin.get(f"/api/v1/petitions/{answer['service_request_id']}")["attributes"] == {"size": 60}
     users["daiyunzhong"].act(answer["service_request_id"], "claim")
     users["daiyunzhong"].act(answer["service_request_id"], "resolve", {"note": "已补装井盖"})
@@ -409,3 +451,88 @@ def test_query_errors_and_unknown_resources(open311):
     # dates as people send them: a bare date, and no offset (the district's local time)
     assert isinstance(open311.requests(jurisdiction_id="hb", start_date=now.date().isoformat()), list)
     assert isinstance(open311.requests(jurisdiction_id="hb", end_date=now.strftime("%Y-%m-%dT%H:%M:%S")), list)
+
+
+def test_the_vendored_schemas_are_the_reference_sets():
+    """``specs/open311`` is ../shared/open311 unchanged, where that reference set is at hand."""
+    reference = os.path.join(os.path.dirname(ROOT), "shared", "open311")
+    if not os.path.isdir(reference):
+        pytest.skip("../shared/open311 is not beside this checkout")
+    names = sorted(f for f in os.listdir(reference) if f.endswith(".json"))
+    assert names and names == sorted(f for f in os.listdir(SCHEMAS) if f.endswith(".json"))
+    for name in names:
+        with open(os.path.join(reference, name), "rb") as a, open(os.path.join(SCHEMAS, name), "rb") as b:
+            assert a.read() == b.read(), name
+
+
+def test_returned_by_a_department_dispatched_again_and_found_by_every_filter(open311, users, keys, platform):
+    """The other turns of the loop (a department returns it, 退单), a multivaluelist, and every GET filter."""
+    grid_worker, community, zz_clerk, cj_clerk, hb_admin = (
+        users[n] for n in ("wc-grid1", "wc-secretary", "zz-clerk", "cj-clerk", "hb-admin"))
+    device = "dev-" + uuid.uuid4().hex[:8]
+    [lamp] = open311.post(form(keys["hb"], service_code="streetlight", lat="28.97202", long="106.65243",
+                               device_id=device, **{"attribute[location_type]": "road"},
+                               description="29栋门口路灯不亮"))
+    assert lamp["account_id"] == f"open311:hotline:device:{device}"
+    lamp = lamp["service_request_id"]
+    [garbage] = open311.post(form(keys["hb"], service_code="garbage", address_id="b28",
+                                  **{"attribute[kinds][]": ["household", "bulky"]}), fmt="json")
+    garbage = garbage["service_request_id"]
+    assert hb_admin.get(f"/api/v1/petitions/{garbage}")["attributes"] == {"kinds": ["household", "bulky"]}
+    assert hb_admin.get(f"/api/v1/petitions/{lamp}")["building_id"] == "b29"
+
+    def same_moment(ours, platform_time):
+        return platform_time is not None and ours is not None and \
+            abs(datetime.fromisoformat(ours) - datetime.fromisoformat(platform_time)) < timedelta(seconds=1)
+
+    def follows(client, action, body, status, notes, agency):
+        if client is not None:
+            client.act(lamp, action, body)
+        item = open311.request(lamp)
+        petition = hb_admin.get(f"/api/v1/petitions/{lamp}")
+        assert (item["status"], item["agency_responsible"]) == (status, agency), item
+        assert item["status_notes"].startswith(notes), item["status_notes"]
+        # times at the district's offset, the same moments as the platform's (UTC) ones
+        assert all(item[k].endswith("+08:00") for k in ("requested_datetime", "updated_datetime"))
+        assert same_moment(item["requested_datetime"], petition["created_at"])
+        assert same_moment(item["updated_datetime"], petition["updated_at"])
+        if status == "open":   # the current deadline, whichever stage it is at
+            assert item["expected_datetime"].endswith("+08:00") and same_moment(item["expected_datetime"],
+                                                                                 petition["due_at"]), item
+        else:
+            assert item["expected_datetime"] is None
+        return item
+
+    follows(None, None, None, "open", "submitted: waiting for the building leader or grid worker", None)
+    follows(grid_worker, "escalate", {"reason": "路灯归镇里管"}, "open", "escalated: whistled up", None)
+    follows(community, "dispatch", {"department_id": "zongzhi"}, "open", "dispatched: sent to 镇综治办", "镇综治办")
+    follows(zz_clerk, "return", {"reason": "路灯不归综治办"}, "open",
+            "escalated: returned to the community by the department (路灯不归综治办)", None)
+    follows(community, "dispatch", {"department_id": "chengjian"}, "open", "dispatched: sent to 镇城建办", "镇城建办")
+    follows(cj_clerk, "accept", {}, "open", "in_progress: accepted and being handled by 镇城建办", "镇城建办")
+    resolved = follows(cj_clerk, "resolve", {"note": "已更换灯泡"}, "closed", "resolved: 已更换灯泡", "镇城建办")
+
+    # every filter of GET requests, in both formats
+    def ids(**params):
+        return {r["service_request_id"] for r in open311.requests(jurisdiction_id="hb", **params)}
+
+    both = {lamp, garbage}
+    assert ids(service_request_id=f"{lamp},{garbage}") == both
+    assert ids(service_request_id=f"{lamp},{garbage}", status="closed", service_code="slope") == both  # overrides
+    assert both <= ids(service_code="streetlight,garbage")
+    assert lamp in ids(service_code="streetlight") and garbage not in ids(service_code="streetlight")
+    assert lamp in ids(status="closed") and garbage not in ids(status="closed")
+    assert garbage in ids(status="open") and lamp not in ids(status="open")
+    assert both <= ids(status="open,closed") and both <= ids(status=["open", "closed"])  # declared twice
+    filed = datetime.fromisoformat(resolved["requested_datetime"])
+    assert both <= ids(start_date=(filed - timedelta(minutes=5)).isoformat())            # the 90 days after
+    assert both <= ids(end_date=(filed + timedelta(minutes=5)).isoformat())              # the 90 days before
+    assert not both & ids(end_date=(filed - timedelta(minutes=5)).isoformat())
+    assert not both & ids(start_date=(filed - timedelta(days=89)).isoformat(),
+                          end_date=(filed - timedelta(minutes=5)).isoformat())
+    assert both <= ids(start_date=(filed - timedelta(days=89)).isoformat(),
+                       end_date=(filed + timedelta(minutes=5)).isoformat())
+    assert not both & ids(start_date=(filed + timedelta(minutes=5)).isoformat())
+    # a start_date/end_date in UTC ("Z") means the same moment as the district's offset
+    utc = (filed - timedelta(minutes=5)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert both <= ids(start_date=utc)

@@ -478,6 +478,10 @@ BAD_CATEGORIES = [
      "a number field has no choices"),
     (_set(("categories", 0, "fields", 0, "choices", 0), {"key": "x"}), "categories[0].fields[0].choices[0].name",
      "Missing data"),
+    # found by schemathesis: a choice without its key was a 500
+    (_set(("categories", 0, "fields", 0, "choices", 0), {"name": "x"}), "categories[0].fields[0].choices[0].key",
+     "Missing data"),
+    (_set(("categories", 0, "fields", 1), "not a field"), "categories[0].fields[1]._schema", "Invalid input type"),
     (_set(("categories", 0, "fields", 1, "code"), "location_type"), "categories[0].fields[1].code",
      "duplicate code 'location_type'"),
     (_set(("categories", 0, "fields", 1, "code"), "bad code"), "categories[0].fields[1].code", "must be"),
