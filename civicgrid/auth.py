@@ -6,6 +6,7 @@ signature again instead of trusting whatever a message header says. Work a
 service starts on its own (event handlers, timers) runs as that service's
 system identity, so a handler never acts with a resident's expiring token.
 """
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ import jwt
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 
-from . import config
+from . import audit, config
 from .errors import Forbidden, Unauthorized
 
 CONTEXT_KEY = "auth_token"
@@ -40,6 +41,8 @@ class AuthContext:
     # residents' whistles there (居民吹哨，党员报到)
     community: str | None = None
     claims: dict = field(default_factory=dict, compare=False, repr=False)
+    # where the request came from, for the audit trail (civicgrid.audit)
+    origin: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def authenticated(self):
@@ -128,10 +131,13 @@ class Auth(DependencyProvider):
     def get_dependency(self, worker_ctx):
         if not isinstance(worker_ctx.entrypoint, Rpc):
             worker_ctx.data[CONTEXT_KEY] = self._system_token()
+            origin = {"channel": type(worker_ctx.entrypoint).__name__.lower()}
+        else:
+            origin = audit.origin_of(worker_ctx.data)
         token = worker_ctx.data.get(CONTEXT_KEY)
         if not token:
             return ANONYMOUS
         try:
-            return decode_token(token)
+            return dataclasses.replace(decode_token(token), origin=origin)
         except Unauthorized:
             return ANONYMOUS

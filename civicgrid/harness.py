@@ -106,3 +106,222 @@ class Platform:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def _children(pid):
+    """The pids whose parent is ``pid`` (from /proc: no psutil needed)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return sorted(found)
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Processes:
+    """The processes ``make run`` starts, each started, killed, frozen and restarted on its own.
+
+    The launcher stops everything when one child dies, as an operator wants; a chaos test
+    wants the opposite, so this runs the launcher's own commands (``launcher.commands``,
+    ``launcher.environment``) itself, each child in a session of its own, with one log file
+    per process in ``log_dir``. ``Platform`` stays the way the end-to-end tests start it.
+    """
+
+    NAMES = ("grid", "petitions", "points", "notify", "gateway")
+
+    def __init__(self, amqp_uri, port=None, log_dir=None, env=None, workers=2, threads=8):
+        from . import launcher
+        self._launcher = launcher
+        self.amqp_uri = amqp_uri
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_dir = log_dir
+        self.workers, self.threads = workers, threads
+        base = dict(os.environ, **{**Platform.LOCAL_LIMITS, **(env or {})})
+        self.env = launcher.environment(amqp_uri, base)
+        self.procs = {}
+        self.starts = {name: 0 for name in self.NAMES}
+
+    def log_path(self, name):
+        return os.path.join(self.log_dir, f"{name}.log") if self.log_dir else None
+
+    def command(self, name):
+        return dict(self._launcher.commands(self.port, self.workers, self.threads))[name]
+
+    def start(self, timeout=90):
+        for name in self.NAMES:
+            self.start_one(name)
+        self.wait_ready(timeout)
+        return self
+
+    def start_one(self, name):
+        if self.running(name):
+            raise RuntimeError(f"{name} is running already (pid {self.procs[name].pid})")
+        path = self.log_path(name)
+        log = open(path, "ab") if path else subprocess.DEVNULL
+        try:
+            self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            if path:
+                log.close()
+        self.starts[name] += 1
+        return self.procs[name].pid
+
+    def running(self, name):
+        proc = self.procs.get(name)
+        return proc is not None and proc.poll() is None
+
+    def exited(self):
+        """Names of processes that stopped without being told to."""
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def pid(self, name):
+        return self.procs[name].pid
+
+    def signal_group(self, name, signum):
+        """Send ``signum`` to the process and everything it started (its session's group)."""
+        proc = self.procs[name]
+        try:
+            os.killpg(proc.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self, name, signum=signal.SIGKILL, timeout=20):
+        """SIGKILL (by default) the process and its children, as a crashed container loses them."""
+        proc = self.procs[name]
+        self.signal_group(name, signum)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal_group(name, signal.SIGKILL)
+            proc.wait()
+        if name == "gateway":
+            self._wait_group_gone(proc.pid, timeout)
+        return proc.returncode
+
+    def kill_master_only(self, name="gateway", timeout=30):
+        """SIGKILL the gunicorn master alone; its orphaned workers notice and leave (or are killed)."""
+        proc = self.procs[name]
+        workers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + timeout
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.2)
+        for worker in workers:
+            if _alive(worker):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
+        self._wait_group_gone(proc.pid, 10)
+        return workers
+
+    def _wait_group_gone(self, pgid, timeout):
+        """The listening socket is free only once every process of the group has gone."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return True
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        return False
+
+    def workers_of(self, name="gateway"):
+        """The gunicorn workers of the gateway (its master's children)."""
+        return _children(self.procs[name].pid)
+
+    def kill_worker(self, name="gateway", timeout=30):
+        """SIGKILL one gunicorn worker; the master starts a new one. Returns (killed, replacement)."""
+        before = self.workers_of(name)
+        if not before:
+            raise RuntimeError(f"{name} has no workers")
+        victim = before[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            now = [pid for pid in self.workers_of(name) if pid != victim]
+            if len(now) >= len(before) and set(now) - set(before):
+                return victim, sorted(set(now) - set(before))[0]
+            time.sleep(0.1)
+        raise RuntimeError(f"{name}: no worker replaced {victim} within {timeout}s")
+
+    def freeze(self, name):
+        self.signal_group(name, signal.SIGSTOP)
+
+    def thaw(self, name):
+        self.signal_group(name, signal.SIGCONT)
+
+    def restart(self, name, timeout=60):
+        """SIGKILL, start again, wait until it answers; returns the seconds it was away."""
+        began = time.time()
+        self.kill(name)
+        self.start_one(name)
+        self.wait_up(name, timeout)
+        return time.time() - began
+
+    def wait_up(self, name, timeout=60):
+        """Until the gateway's ``/readyz`` answers 200, or a service answers ``ping`` over the broker."""
+        from . import probe
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            if not self.running(name):
+                raise RuntimeError(f"{name} exited with {self.procs[name].returncode}; see {self.log_path(name)}")
+            try:
+                if name == "gateway":
+                    if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
+                        return
+                else:
+                    probe.ping(name, self.amqp_uri, 2)
+                    return
+            except Exception as err:
+                last = err
+            time.sleep(0.3)
+        raise RuntimeError(f"{name} did not come up within {timeout}s ({last}); see {self.log_path(name)}")
+
+    def wait_ready(self, timeout=90):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            dead = self.exited()
+            if dead:
+                raise RuntimeError(f"{', '.join(dead)} exited; see the logs in {self.log_dir}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.url + "/readyz", timeout=3).status_code == 200:
+                    return self
+            time.sleep(0.3)
+        raise RuntimeError(f"the platform was not ready within {timeout}s; see the logs in {self.log_dir}")
+
+    def stop(self, grace=20):
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                self.thaw(name)   # a frozen process cannot act on SIGTERM
+                self.signal_group(name, signal.SIGTERM)
+        deadline = time.time() + grace
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                self.signal_group(name, signal.SIGKILL)
+                proc.wait()
+        for proc in self.procs.values():
+            self._wait_group_gone(proc.pid, 5)

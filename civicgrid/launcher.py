@@ -34,6 +34,13 @@ def commands(port, workers, threads):
                       "gateway.app:create_app()"]
 
 
+def environment(uri, base=None):
+    """What every child runs with: the broker, the checkout on the path, nameko's known warnings quiet."""
+    base = os.environ if base is None else base
+    return dict(base, AMQP_URI=uri, PYTHONPATH=ROOT + os.pathsep + base.get("PYTHONPATH", ""),
+                PYTHONWARNINGS=QUIET)
+
+
 def wait_ready(port, procs, timeout):
     deadline = time.time() + timeout
     url = f"http://127.0.0.1:{port}/readyz"
@@ -75,8 +82,7 @@ def main(argv=None):
         print(broker.hint(uri), file=sys.stderr)
         return 2
 
-    env = dict(os.environ, AMQP_URI=uri, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               PYTHONWARNINGS=QUIET)
+    env = environment(uri)
     if not config.mongo_uri():
         print("civicgrid: MONGO_URI unset: every service keeps its data in memory "
               "(mongomock); nothing persists after Ctrl-C", flush=True)

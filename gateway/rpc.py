@@ -11,7 +11,7 @@ import threading
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from civicgrid import idempotency_keys
+from civicgrid import audit, idempotency_keys
 from civicgrid.auth import CONTEXT_KEY
 from civicgrid.errors import CivicGridError
 
@@ -61,7 +61,7 @@ class RpcPool:
             except Exception:
                 pass
 
-    def call(self, token, service, method, *args, idempotency_key=None, **kwargs):
+    def call(self, token, service, method, *args, idempotency_key=None, origin=None, **kwargs):
         try:
             standalone, cluster = self._slot()
             standalone._worker_ctx.data.clear()
@@ -69,6 +69,8 @@ class RpcPool:
                 standalone._worker_ctx.data[CONTEXT_KEY] = token
             if idempotency_key:
                 standalone._worker_ctx.data[idempotency_keys.CONTEXT_KEY] = idempotency_key
+            if origin:
+                standalone._worker_ctx.data[audit.CONTEXT_KEY] = origin
             return getattr(getattr(cluster, service), method)(*args, **kwargs)
         except CivicGridError:
             raise

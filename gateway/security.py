@@ -30,4 +30,12 @@ def call(service, method, *args, **kwargs):
     if key is not None:
         idempotency_keys.check_key(key)
     return current_app.extensions["civicgrid_rpc"].call(g.get("token"), service, method, *args,
-                                                        idempotency_key=key, **kwargs)
+                                                        idempotency_key=key, origin=origin(), **kwargs)
+
+
+def origin():
+    """Where the request came from, for the services' audit trail: the address the gateway sees, the
+    user agent, and the client's X-Request-ID if it sent one."""
+    return {"channel": "http", "ip": request.remote_addr,
+            "user_agent": (request.headers.get("User-Agent") or "")[:200],
+            "request_id": request.headers.get("X-Request-ID", "")[:100] or None}

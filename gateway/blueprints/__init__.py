@@ -15,4 +15,7 @@ ALL = ALL + (console_dashboard.blp,)
 from . import operator  # noqa: E402
 
 ALL = ALL + (operator.blp,)
+from . import audit  # noqa: E402
+
+ALL = ALL + (audit.blp,)
 HEALTH = health.bp

@@ -1,6 +1,7 @@
 """Points accounts, statements, reports (JSON and CSV), leaderboards, shop settings, corrections."""
 import csv
 import io
+import re
 from urllib.parse import quote
 
 from flask import Response
@@ -73,7 +74,7 @@ def report_csv(report, table, filename):
 
 def _attachment(filename):
     """A header is latin-1: a community id in Chinese goes in RFC 6266's filename*, with an ASCII fallback."""
-    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 

@@ -21,6 +21,7 @@ from civicgrid import config
 from civicgrid.auth import issue_token
 from civicgrid.errors import NotFound
 
+from ..security import origin
 from . import errors
 from .errors import Open311Error
 from .render import district_timezone, local_time, local_times, respond
@@ -56,7 +57,8 @@ def _format(endpoint, values):
 # -- talking to the services ------------------------------------------------------
 
 def _call(token, service, method, *args):
-    return current_app.extensions["civicgrid_rpc"].call(token, service, method, *args)
+    return current_app.extensions["civicgrid_rpc"].call(token, service, method, *args,
+                                                        origin=dict(origin(), channel="open311"))
 
 
 def _token(district, user_id, role, name=None):

@@ -4,6 +4,8 @@ Every method delegates to domain.py, which checks who is asking.
 """
 from nameko.events import EventDispatcher
 
+from civicgrid import audit
+from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
@@ -24,6 +26,11 @@ class GridService:
         return "pong"
 
     @rpc
+    def audit_trail(self, district, query=None):
+        return audit.trail(self.db, self.auth, district, query)
+
+    @rpc
+    @audited
     def create_district(self, code, name):
         return domain.create_district(self.db, self.auth, code, name)
 
@@ -32,6 +39,7 @@ class GridService:
         return domain.get_district(self.db, self.auth, code)
 
     @rpc
+    @audited
     def import_district(self, code, document):
         counts, events = domain.import_district(self.db, self.auth, code, document)
         # Published after the write: a crash in between is repaired by importing again,
@@ -45,6 +53,7 @@ class GridService:
         return signin.authenticate(self.db, username, password)
 
     @rpc
+    @audited
     def register_party_member(self, district, username, community=None):
         member, events = domain.register_party_member(self.db, self.auth, district, username, community)
         for event in events:
@@ -96,12 +105,14 @@ class GridService:
         return domain.get_category(self.db, self.auth, district, category)
 
     @rpc
+    @audited
     def put_category(self, district, category, definition):
         return domain.put_category(self.db, self.auth, district, category, definition)
 
     # -- Open311 intake (apikeys.py): applications' API keys, and where their requests land --
 
     @rpc
+    @audited
     def create_api_key(self, district, application):
         return apikeys.create_api_key(self.db, self.auth, district, application)
 
@@ -110,6 +121,7 @@ class GridService:
         return apikeys.list_api_keys(self.db, self.auth, district)
 
     @rpc
+    @audited
     def revoke_api_key(self, district, key_id):
         return apikeys.revoke_api_key(self.db, self.auth, district, key_id)
 

@@ -20,6 +20,7 @@ from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
+from civicgrid import audit
 from civicgrid.errors import CivicGridError, Invalid
 from civicgrid.handlers import RetryOnFailure
 from civicgrid.events import utcnow
@@ -130,6 +131,10 @@ class DepartmentCommands:
             if not isinstance(exc, CivicGridError):
                 log.exception("command %r from %s failed", meta["routing_key"], meta["user_id"])
             return commands.outcome(command, body=raw, error=commands.error_of(exc))
+        audit.record(self.db, audit.entry(
+            self.name, "act", auth, {"channel": "amqp", "broker_user": meta["user_id"]},
+            {"petition_id": command["petition_id"], "action": command["action"], "payload": command["payload"]},
+            None, utcnow()))
         self._relay(petition["_id"])
         return commands.outcome(command, petition=petition_view(petition, now))
 

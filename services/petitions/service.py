@@ -6,6 +6,8 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from civicgrid import audit
+from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
@@ -42,7 +44,12 @@ class PetitionsService(department_commands.DepartmentCommands):
         return "pong"
 
     @rpc
+    def audit_trail(self, district, query=None):
+        return audit.trail(self.db, self.auth, district, query)
+
+    @rpc
     @once_per_key
+    @audited
     def submit(self, payload):
         now = self.clock()
         petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now)
@@ -51,6 +58,7 @@ class PetitionsService(department_commands.DepartmentCommands):
 
     @rpc
     @once_per_key
+    @audited
     def act(self, petition_id, action, payload=None):
         now = self.clock()
         petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload, now)
@@ -77,6 +85,7 @@ class PetitionsService(department_commands.DepartmentCommands):
 
     @rpc
     @once_per_key
+    @audited
     def record_follow_up(self, petition_id, payload):
         now = self.clock()
         petition = usecases.record_follow_up(self._repo(), self.auth, petition_id, payload, now)
@@ -86,6 +95,7 @@ class PetitionsService(department_commands.DepartmentCommands):
         return petition_view(petition, now)
 
     @rpc
+    @audited
     def open311_submit(self, request):
         """An Open311 application files a request (gateway-minted ``open311_client`` token)."""
         petition, _, receipt = open311.submit(self._repo(), open311.Directory(self.grid), self.auth, request,
@@ -103,6 +113,7 @@ class PetitionsService(department_commands.DepartmentCommands):
         return usecases.get_limits(self._repo(), self.auth, district)
 
     @rpc
+    @audited
     def set_time_limits(self, district, limits):
         return usecases.set_limits(self._repo(), self.auth, district, limits, self.clock())
 

@@ -10,6 +10,8 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from civicgrid import audit
+from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
@@ -46,6 +48,10 @@ class PointsService:
     def ping(self):
         return "pong"
 
+    @rpc
+    def audit_trail(self, district, query=None):
+        return audit.trail(self.db, self.auth, district, query)
+
     # -- my points, rules, statements, the check ------------------------------------
 
     @rpc
@@ -53,6 +59,7 @@ class PointsService:
         return StatementSchema().dump(domain.my_points(self.db, self.auth, self.clock()))
 
     @rpc
+    @audited
     def set_my_settings(self, settings):
         return StatementSchema().dump(domain.set_my_settings(self.db, self.auth, settings, self.clock()))
 
@@ -61,6 +68,7 @@ class PointsService:
         return RulesSchema().dump(domain.get_rules(self.db, self.auth, district))
 
     @rpc
+    @audited
     def set_rules(self, district, rules):
         return RulesSchema().dump(domain.set_rules(self.db, self.auth, district, rules))
 
@@ -73,6 +81,7 @@ class PointsService:
         return AccountStatementSchema().dump(domain.statement(self.db, self.auth, account, query or {}, self.clock()))
 
     @rpc
+    @audited
     def reverse_transaction(self, district, transaction_id, payload=None):
         return ReversalSchema().dump(domain.reverse(self.db, self.auth, district, transaction_id, payload,
                                                     self.clock()))
@@ -84,18 +93,22 @@ class PointsService:
         return ShopSettingsSchema().dump(shop.get_settings(self.db, self.auth, district))
 
     @rpc
+    @audited
     def set_shop_settings(self, district, settings):
         return ShopSettingsSchema().dump(shop.set_settings(self.db, self.auth, district, settings, self.clock()))
 
     @rpc
+    @audited
     def create_item(self, payload):
         return ItemSchema().dump(item_view(shop.create_item(self.db, self.auth, payload, self.clock())))
 
     @rpc
+    @audited
     def update_item(self, item_id, payload):
         return ItemSchema().dump(item_view(shop.update_item(self.db, self.auth, item_id, payload, self.clock())))
 
     @rpc
+    @audited
     def change_stock(self, item_id, payload):
         return ItemSchema().dump(item_view(shop.change_stock(self.db, self.auth, item_id, payload, self.clock())))
 
@@ -108,6 +121,7 @@ class PointsService:
         return ItemSchema().dump(item_view(shop.get_item(self.db, self.auth, item_id)))
 
     @rpc
+    @audited
     def reserve(self, payload):
         order, balance = shop.reserve(self.db, self.auth, payload, self.clock())
         self._relay("orders", order["_id"])
@@ -124,12 +138,14 @@ class PointsService:
         return OrderSchema().dump(order_view(shop.get_order(self.db, self.auth, order_id)))
 
     @rpc
+    @audited
     def confirm_pickup(self, order_id):
         order = shop.confirm_pickup(self.db, self.auth, order_id, self.clock())
         self._relay("orders", order["_id"])
         return OrderSchema().dump(order_view(order))
 
     @rpc
+    @audited
     def cancel_order(self, order_id, payload=None):
         order = shop.cancel(self.db, self.auth, order_id, payload, self.clock())
         self._relay("orders", order["_id"])
@@ -141,6 +157,7 @@ class PointsService:
         return ActivitySchema().dump(activity_view(doc, self.auth, activities.is_staff_view(self.auth, doc)))
 
     @rpc
+    @audited
     def create_activity(self, community, payload):
         return self._activity(activities.create(self.db, self.auth, community, payload, self.clock()))
 
@@ -156,20 +173,24 @@ class PointsService:
         return self._activity(activities.get(self.db, self.auth, activity_id))
 
     @rpc
+    @audited
     def signup(self, activity_id):
         return self._activity(activities.signup(self.db, self.auth, activity_id, self.clock()))
 
     @rpc
+    @audited
     def withdraw_signup(self, activity_id):
         return self._activity(activities.withdraw(self.db, self.auth, activity_id, self.clock()))
 
     @rpc
+    @audited
     def check_in(self, activity_id, payload):
         results = activities.check_in(self.db, self.auth, activity_id, payload, self.clock())
         self._relay("activities", activity_id)
         return CheckInAnswerSchema().dump({"activity_id": activity_id, "results": results})
 
     @rpc
+    @audited
     def cancel_activity(self, activity_id, payload):
         doc = activities.cancel(self.db, self.auth, activity_id, payload, self.clock())
         self._relay("activities", doc["_id"])
@@ -178,6 +199,7 @@ class PointsService:
     # -- claims ------------------------------------------------------------------------
 
     @rpc
+    @audited
     def submit_claim(self, payload):
         claim = claims.submit(self.db, self.auth, payload, self.clock())
         self._relay("claims", claim["_id"])
@@ -194,12 +216,14 @@ class PointsService:
         return ClaimSchema().dump(claim_view(claims.get(self.db, self.auth, claim_id)))
 
     @rpc
+    @audited
     def approve_claim(self, claim_id, payload=None):
         claim = claims.approve(self.db, self.auth, claim_id, payload, self.clock())
         self._relay("claims", claim["_id"])
         return ClaimSchema().dump(claim_view(claim))
 
     @rpc
+    @audited
     def reject_claim(self, claim_id, payload=None):
         claim = claims.reject(self.db, self.auth, claim_id, payload, self.clock())
         self._relay("claims", claim["_id"])

@@ -268,8 +268,8 @@ def test_reports_csv_and_a_leaderboard_that_respects_opting_out(users, clock, it
     summary = requests.get(f"{staff.base_url}/api/v1/communities/wenchang/points-report.csv",
                            headers={"Authorization": f"Bearer {staff.token}"}, timeout=10)
     assert summary.status_code == 200 and "issued_yuan" in summary.content.decode("utf-8-sig")
-    # a community id in Chinese: the file name travels as RFC 6266's filename* (found by schemathesis: was a 500)
-    named = requests.get(f"{admin.base_url}/api/v1/communities/文昌社区/points-report.csv",
+    # a community id in Chinese, a control character: the file name travels as RFC 6266's filename* (found by schemathesis: was a 500)
+    named = requests.get(f"{admin.base_url}/api/v1/communities/文昌社区%0F/points-report.csv",
                          headers={"Authorization": f"Bearer {admin.token}"}, timeout=10)
     assert named.status_code == 200, named.text
     assert "filename*=UTF-8''points-report-%E6%96%87" in named.headers["Content-Disposition"]

@@ -33,3 +33,17 @@ export function stat(label, value, note, tone) {
     h('span', { class: 'stat-label' }, label),
     note ? h('span', { class: 'stat-note' }, note) : null);
 }
+
+/** rows: [{label, values: [a, b, c]}] in per cent, legend: three names -> each row's rates as bars side by side. */
+export function rateChart(title, rows, legend) {
+  const pct = (v) => (v === null || v === undefined ? '—' : `${v}%`);
+  return h('figure', { class: 'chart bars rates' },
+    h('figcaption', {}, title,
+      h('span', { class: 'legend' }, legend.map((name, i) => h('span', { class: `key k${i}` }, name)))),
+    h('ul', { role: 'list' }, rows.map((r) => h('li', {},
+      h('span', { class: 'bar-label' }, r.label),
+      h('span', { class: 'bar-group' }, r.values.map((v, i) => h('span', { class: 'bar-line' },
+        h('span', { class: 'bar-track', 'aria-hidden': 'true' },
+          h('span', { class: `bar-fill k${i}`, style: `width:${v || 0}%` })),
+        h('span', { class: 'bar-value', 'aria-label': `${legend[i]} ${pct(v)}` }, pct(v)))))))));
+}

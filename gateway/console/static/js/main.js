@@ -159,7 +159,9 @@ export async function render() {
     content = await hit.route.page(hit.params, { rerender: render });
   } catch (err) {
     console.error(err);
-    content = errorBox(err);
+    // a page that could not load says why in plain words and offers to try again (a busy service, a lost connection)
+    content = h('section', { class: 'page-error' }, errorBox(err),
+      h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'secondary', 'data-testid': 'retry', onclick: () => render() }, L('重试', 'Try again'))));
   }
   if (count !== renderCount) return; // a newer navigation won
   main.replaceChildren(content);

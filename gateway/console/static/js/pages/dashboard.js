@@ -2,7 +2,7 @@
 // counts from the services: petitions by status and level, the three rates by community and department,
 // overdue counts, petitions and points by month).
 import { get } from '../api.js';
-import { barChart, columnChart, stat } from '../charts.js';
+import { barChart, columnChart, rateChart, stat } from '../charts.js';
 import { L, codes, term } from '../i18n.js';
 import { state } from '../state.js';
 import { h, pageHeader } from '../ui.js';
@@ -20,9 +20,10 @@ function ratesTable(title, rows, who, emptyText) {
         h('td', {}, pct(r.response_rate)), h('td', {}, pct(r.resolution_rate)),
         h('td', {}, pct(r.satisfaction_rate), r.rated ? h('small', { class: 'meta' }, ` (${r.rated})`) : null),
         h('td', { class: r.overdue ? 'bad' : null }, String(r.overdue))))))) : h('p', { class: 'empty' }, emptyText),
-    rows.length ? barChart(L('解决率', 'Resolution rate'), rows.map((r) => ({
-      label: r.name || r.id || '—', value: Math.round((r.resolution_rate || 0) * 100),
-    })), { unit: '%' }) : null);
+    rows.length ? rateChart(L('三率对比', 'The three rates'), rows.map((r) => ({
+      label: r.name || r.id || '—',
+      values: [r.response_rate, r.resolution_rate, r.satisfaction_rate].map((v) => (v === null || v === undefined ? null : Math.round(v * 100))),
+    })), [L('响应率', 'Response'), L('解决率', 'Resolution'), L('满意率', 'Satisfaction')]) : null);
 }
 
 export async function dashboardPage() {

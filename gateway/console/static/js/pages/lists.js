@@ -55,6 +55,7 @@ export async function minePage(params, ctx) {
 
 function bucket(p) {
   const me = state.me;
+  if (p.overdue && ['submitted', 'in_progress', 'escalated', 'dispatched'].includes(p.status)) return 'overdue';
   if (p.follow_up && p.follow_up.status === 'open' && is.community()) return 'follow_up';
   if (p.status === 'submitted' && p.level === 'party') return 'help';
   if (p.status === 'submitted' && p.level === 'grid') return 'claim';
@@ -65,7 +66,9 @@ function bucket(p) {
   return 'other';
 }
 
+// the order groups are shown in: whatever is past its time limit comes first, whatever it waits for
 const BUCKETS = {
+  overdue: ['已超时（请优先处理）', 'Overdue: deal with these first'],
   help: ['求助待认领（居民吹哨，党员报到）', 'Help requests to claim'],
   claim: ['待认领', 'To claim'],
   dispatch: ['待派单（网格吹哨，社区报到）', 'Escalated: to dispatch'],
