@@ -14,6 +14,8 @@ SORTS = {
 def create_indexes(db):
     db.petitions.create_index([("district", 1), ("seq", DESCENDING)])
     db.petitions.create_index([("district", 1), ("resident_id", 1)])
+    # a submit's Idempotency-Key, per user (usecases.submit): at most one petition per key
+    db.petitions.create_index([("filed_key", 1)], unique=True, sparse=True)
     db.petitions.create_index([("district", 1), ("path", 1)])
     db.petitions.create_index([("district", 1), ("departments", 1)])
     db.petitions.create_index([("district", 1), ("category", 1), ("building_id", 1), ("created_at", 1)])

@@ -52,7 +52,8 @@ class PetitionsService(department_commands.DepartmentCommands):
     @audited
     def submit(self, payload):
         now = self.clock()
-        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now)
+        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now,
+                                               idempotency_key=self.idempotency_key)
         self._relay(petition["_id"])
         return petition_view(petition, now, duplicates)
 

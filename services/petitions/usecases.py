@@ -27,8 +27,12 @@ def _event(type_, petition, actor, now, extra=None):
     return make_event(type_, petition["district"], actor, domain.event_data(petition, extra), occurred_at=now)
 
 
-def submit(repo, directory, auth, payload, now=None):
-    """File a petition; returns it with the open petitions that look like the same problem."""
+def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
+    """File a petition; returns it with the open petitions that look like the same problem.
+
+    With an ``Idempotency-Key`` the petition itself carries it under a unique index, so a retry
+    that runs the command again after a crash (the key's record left pending) finds the petition
+    the first run stored instead of filing a second one."""
     auth.require("resident")
     now = now or utcnow()
     fields = load(SubmitSchema(), payload)
@@ -52,11 +56,23 @@ def submit(repo, directory, auth, payload, now=None):
     duplicates = repo.find({
         "district": auth.district, "category": fields["category"], "building_id": location["building_id"],
         "status": {"$in": list(domain.OPEN_STATES)}, "created_at": {"$gte": now - DUPLICATE_WINDOW}}, limit=5)
+    filed_key = f"{auth.user_id}\x1f{idempotency_key}" if idempotency_key else None
+    if filed_key:
+        earlier = repo.find({"district": auth.district, "filed_key": filed_key}, limit=1)
+        if earlier:
+            return earlier[0], duplicates
     seq, petition_id = repo.next_number(auth.district)
     petition = domain.new_petition(auth, petition_id, fields, location, category, now)
     petition["seq"] = seq
     petition["deadline"] = deadlines.deadline_for(None, petition, limits(repo, auth.district), now)
-    repo.add(petition, [_event("petition_submitted", petition, auth.as_actor("resident"), now)])
+    if filed_key:
+        petition["filed_key"] = filed_key
+    try:
+        repo.add(petition, [_event("petition_submitted", petition, auth.as_actor("resident"), now)])
+    except DuplicateKeyError:
+        if not filed_key:
+            raise
+        return repo.find({"district": auth.district, "filed_key": filed_key}, limit=1)[0], duplicates
     return petition, duplicates
 
 

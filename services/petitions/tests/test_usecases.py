@@ -124,3 +124,17 @@ def test_lists_are_scoped_newest_first_and_paginated(repo):
     assert total == 0
     with pytest.raises(Invalid):
         usecases.page(repo, OWNER, {"page": 0})
+
+
+def test_a_submit_run_again_with_its_key_files_nothing_new(repo):
+    """A crash after the write leaves the key's record pending; the retry that takes it over runs
+    the command again, and must find the petition the first run stored."""
+    body = {"category": "streetlight", "title": "28栋路灯不亮", "description": "楼道口路灯坏了三天"}
+    first = usecases.submit(repo, FakeDirectory(), OWNER, dict(body), idempotency_key="k-1")[0]
+    again = usecases.submit(repo, FakeDirectory(), OWNER, dict(body), idempotency_key="k-1")[0]
+    assert again["_id"] == first["_id"] and repo.collection.count_documents({}) == 1
+    other = usecases.submit(repo, FakeDirectory(), OWNER, dict(body), idempotency_key="k-2")[0]
+    assert other["_id"] != first["_id"] and repo.collection.count_documents({}) == 2
+    # the same key of another resident is another request
+    neighbour = usecases.submit(repo, FakeDirectory(), NEIGHBOUR, dict(body), idempotency_key="k-1")[0]
+    assert neighbour["_id"] not in (first["_id"], other["_id"])
