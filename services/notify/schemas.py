@@ -1,10 +1,16 @@
 """What the notify service accepts and answers at its RPC boundary (the gateway reuses them)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from .preferences import CATEGORIES, CHANNELS
 from .templates import LOCALES
 
 ID = validate.Length(min=1, max=64)
+
+
+def not_blank(text):
+    """A notice people read must say something: spaces alone are refused like an empty text."""
+    if not text.strip():
+        raise ValidationError("must not be blank")
 
 
 class PageSchema(Schema):
@@ -220,8 +226,8 @@ class DeliveryPageSchema(Schema):
 class BroadcastInSchema(Schema):
     target_kind = fields.String(required=True, validate=validate.OneOf(("building", "grid", "community")))
     node_id = fields.String(required=True, validate=ID)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
     confirm_required = fields.Boolean(load_default=False)
 
 

@@ -5,6 +5,8 @@ from nameko.events import BROADCAST, EventDispatcher
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from civicgrid import audit
+from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.events import derived_event_id, make_event, source_of
@@ -49,6 +51,10 @@ class NotifyService:
     def ping(self):
         return "pong"
 
+    @rpc
+    def audit_trail(self, district, query=None):
+        return audit.trail(self.db, self.auth, district, query)
+
     # -- the inbox -----------------------------------------------------------
 
     @rpc
@@ -72,6 +78,7 @@ class NotifyService:
         return MarkedSchema().dump(domain.mark_all_read(self.db, self.auth, filters, self.clock()))
 
     @rpc
+    @audited
     def confirm(self, notification_id):
         return NotificationSchema().dump(domain.confirm(self.db, self.auth, notification_id, self.clock()))
 
@@ -82,6 +89,7 @@ class NotifyService:
         return PreferencesSchema().dump(domain.my_preferences(self.db, self.auth))
 
     @rpc
+    @audited
     def set_my_preferences(self, changes):
         return PreferencesSchema().dump(domain.set_my_preferences(self.db, self.auth, changes, self.clock()))
 
@@ -91,6 +99,7 @@ class NotifyService:
             domain.user_preferences(self.db, self.auth, self.directory(), district, user_id))
 
     @rpc
+    @audited
     def set_user_preferences(self, district, user_id, changes):
         return PreferencesSchema().dump(domain.set_user_preferences(
             self.db, self.auth, self.directory(), district, user_id, changes, self.clock()))
@@ -102,11 +111,13 @@ class NotifyService:
         return TemplateSchema(many=True).dump(domain.list_templates(self.db, self.auth, district, query))
 
     @rpc
+    @audited
     def put_template(self, district, type_, audience, locale, template):
         return TemplateSchema().dump(domain.put_template(
             self.db, self.auth, district, type_, audience, locale, template, self.clock()))
 
     @rpc
+    @audited
     def delete_template(self, district, type_, audience, locale):
         return TemplateSchema().dump(domain.delete_template(self.db, self.auth, district, type_, audience, locale))
 
@@ -115,6 +126,7 @@ class NotifyService:
         return SettingsSchema().dump(domain.get_settings(self.db, self.auth, district))
 
     @rpc
+    @audited
     def set_settings(self, district, changes):
         return SettingsSchema().dump(domain.set_settings(self.db, self.auth, district, changes, self.clock()))
 
@@ -123,15 +135,18 @@ class NotifyService:
         return WebhookSchema(many=True).dump(webhooks.list_(self.db, self.auth, district))
 
     @rpc
+    @audited
     def create_webhook(self, district, payload):
         return WebhookSchema().dump(
             webhooks.create(self.db, self.auth, self.directory(), district, payload, self.clock()))
 
     @rpc
+    @audited
     def delete_webhook(self, district, webhook_id):
         return WebhookSchema().dump(webhooks.delete(self.db, self.auth, district, webhook_id))
 
     @rpc
+    @audited
     def rotate_webhook_secret(self, district, webhook_id):
         return WebhookSchema().dump(webhooks.rotate(self.db, self.auth, district, webhook_id))
 
@@ -140,6 +155,7 @@ class NotifyService:
         return DeliveryPageSchema().dump(deliveries.list_deliveries(self.db, self.auth, district, query))
 
     @rpc
+    @audited
     def retry_delivery(self, district, delivery_id):
         return DeliverySchema().dump(deliveries.retry(self.db, self.auth, district, delivery_id, self.clock()))
 
@@ -153,6 +169,7 @@ class NotifyService:
     # -- broadcasts ----------------------------------------------------------
 
     @rpc
+    @audited
     def send_broadcast(self, payload):
         return BroadcastSchema().dump(
             broadcasts.create(self.db, self.auth, self.directory(), payload, self.clock()))

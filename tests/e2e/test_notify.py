@@ -8,21 +8,23 @@ timers, a short webhook timeout, three attempts) and it moves time by days for t
 """
 import json
 import os
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from kombu import Connection, Exchange, Queue
 
 from civicgrid.client import Client
 from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
 from services.notify.tests.receiver import Receiver
 
-from .conftest import PASSWORD, MovableClock, eventually
+from .conftest import PASSWORD, MovableClock, eventually, second_district
 
 SHANGHAI = timezone(timedelta(hours=8))
 NAMES = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1", "wc-secretary",
-         "cj-clerk", "zz-clerk", "hb-admin"]
+         "cj-clerk", "zz-clerk", "hb-admin", "qj-resident", "qj-leader", "qj-admin"]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,11 @@ def users(platform):
     admin = Client(platform.url).login("admin", "admin")
     admin.post("/api/v1/districts", demo["district"], expect=201)
     admin.post("/api/v1/districts/hb/import", {k: v for k, v in demo.items() if k != "district"})
+    admin.post("/api/v1/districts", {"code": "qj", "name": "綦江区（演示）"}, expect=201)
+    qj = second_district()  # a district of its own texts and timezone, with an administrator of its own
+    qj["users"].append({"username": "qj-admin", "password": PASSWORD, "name": "綦江管理员",
+                        "roles": ["district_admin"], "scope": "qj"})
+    admin.post("/api/v1/districts/qj/import", qj)
     anonymous = Client(platform.url)
     clients = {name: anonymous.login(name, PASSWORD) for name in NAMES}
     clients["admin"] = admin
@@ -83,6 +90,21 @@ def submit(client, title, category="streetlight"):
     return client.post("/api/v1/petitions", {"category": category, "title": title}, expect=201)["id"]
 
 
+def dispatched(users, resident, title):
+    """A petition whistled up from the grid to the community and dispatched to 镇城建办."""
+    pid = submit(users[resident], title)
+    users["wc-grid1"].act(pid, "escalate", {"reason": "需城建办维修线路"})
+    users["wc-secretary"].act(pid, "dispatch", {"department_id": "chengjian"})
+    return pid
+
+
+def quiet_now(clock):
+    """Quiet hours from an hour ago until two hours from now, by the platform's clock in Shanghai."""
+    local = (datetime.now(timezone.utc) + timedelta(seconds=clock.offset)).astimezone(SHANGHAI)
+    return local, {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
+                   "end": (local + timedelta(hours=2)).strftime("%H:%M")}
+
+
 def test_webhooks_signed_per_department_and_district_one_failing_twice_first(users, receiver, clock):
     admin, clerk = users["hb-admin"], users["cj-clerk"]
     department = receiver.route("/chengjian")
@@ -95,6 +117,12 @@ def test_webhooks_signed_per_department_and_district_one_failing_twice_first(use
     flaky.set_secret(district["secret"])
     assert [w["id"] for w in clerk.get("/api/v1/districts/hb/webhooks")] == [mine["id"]]
     assert all("secret" not in w for w in admin.get("/api/v1/districts/hb/webhooks"))
+    for bad, field, words in (({"url": "http://example.org/hook"}, "url", "https"),
+                              ({"url": "ftp://example.org/hook"}, "url", "https"),
+                              ({"url": "https://example.org/h", "department_id": "nowhere"}, "department_id", "unknown"),
+                              ({"url": "https://example.org/h", "events": ["petition_gossip"]}, "events[0]", "choose")):
+        assert words in error(admin, "POST", "/api/v1/districts/hb/webhooks", 422, json=bad)["errors"][field][0]
+    assert len(admin.get("/api/v1/districts/hb/webhooks")) == 2  # nothing written
 
     pid = submit(users["zhangyiqin"], "竹林湾路路灯整排不亮")
     users["wc-grid1"].act(pid, "escalate", {"reason": "需城建办维修线路"})
@@ -105,6 +133,14 @@ def test_webhooks_signed_per_department_and_district_one_failing_twice_first(use
     assert request["json"]["event"]["type"] == "petition_dispatched"
     assert request["json"]["event"]["data"]["petition_id"] == pid
     assert request["headers"]["X-CivicGrid-Event"] == "petition_dispatched"
+    # the receiver refuses the same request sent again, and one whose body was altered
+    signed = {k: v for k, v in request["headers"].items() if k.startswith("X-CivicGrid-")}
+    for body in (request["body"], request["body"].replace(pid.encode(), b"forged")):
+        assert requests.post(receiver.base + "/chengjian", data=body, headers=signed, timeout=10).status_code == 401
+    assert [r["error"] for r in department.requests[1:]] == ["replayed request", "signature does not match"]
+    # the resident's notice names the department (the grid's name for it)
+    told = eventually(lambda: inbox(users["zhangyiqin"], petition_id=pid, type="petition_dispatched")["items"])[0]
+    assert told["body"] == "您的诉求「竹林湾路路灯整排不亮」已派单至镇城建办"
     # the district's receiver failed once: the delivery waits for its backoff, which the clock moves past
     eventually(lambda: [d for d in deliveries(admin, recipient=district["id"]) if d["attempts"] == 1])
     clock.advance(31 / 3600)
@@ -118,9 +154,9 @@ def test_webhooks_signed_per_department_and_district_one_failing_twice_first(use
     assert [r["json"]["attempt"] for r in flaky.requests] == [1, 2, 3]
     # the department's own webhook heard of its petition only: dispatched, nothing of the grid's steps
     clerk.act(pid, "accept")
-    eventually(lambda: len(department.requests) == 2)
-    assert [r["json"]["event"]["type"] for r in department.requests] == ["petition_dispatched",
-                                                                          "petition_accepted"]
+    genuine = eventually(lambda: (lambda g: g if len(g) == 2 else None)(
+        [r for r in department.requests if r["verified"]]))
+    assert [r["json"]["event"]["type"] for r in genuine] == ["petition_dispatched", "petition_accepted"]
     assert len(flaky.requests) == 3  # the district's was narrowed to petition_dispatched
     clerk.request("DELETE", f"/api/v1/districts/hb/webhooks/{mine['id']}", expect=200)
     admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{district['id']}", expect=200)
@@ -148,6 +184,78 @@ def test_a_receiver_that_keeps_failing_is_listed_for_the_operator_and_retried(us
     admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{hook['id']}", expect=200)
 
 
+def test_a_receiver_that_hangs_or_answers_500_holds_up_no_other_delivery(users, receiver, clock):
+    admin = users["hb-admin"]
+    routes = {"/hung": receiver.route("/hung").hold(), "/broken": receiver.route("/broken", status=500),
+              "/fine": receiver.route("/fine")}
+    hooks = {}
+    for path, route in routes.items():
+        hooks[path] = admin.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + path,
+                                                                    "events": ["petition_submitted"]}, expect=201)
+        route.set_secret(hooks[path]["secret"])
+    submit(users["huxingyou"], "29栋电梯异响")
+    hung, broken, fine = (eventually(lambda p=p: routes[p].requests)[0] for p in ("/hung", "/broken", "/fine"))
+    # sent side by side: the others did not wait for the hung receiver's time limit (1 s)
+    assert fine["at"] - hung["at"] < 1 and broken["at"] - hung["at"] < 1
+    assert eventually(lambda: deliveries(admin, recipient=hooks["/fine"]["id"], status="sent"))[0]["attempts"] == 1
+
+    def after_one_attempt(path):
+        return eventually(lambda: [d for d in deliveries(admin, recipient=hooks[path]["id"]) if d["attempts"] == 1])[0]
+    timed_out, refused = after_one_attempt("/hung"), after_one_attempt("/broken")
+    assert timed_out["status"] == "pending" and timed_out["last_error"].startswith(("timed out", "no complete"))
+    assert (refused["status"], refused["last_error"]) == ("pending", "receiver answered 500")
+    routes["/hung"].release()
+    clock.advance(61 / 3600)  # past the backoff: the receiver that hung answers now
+    again = eventually(lambda: deliveries(admin, recipient=hooks["/hung"]["id"], status="sent"))[0]
+    assert [a["ok"] for a in again["attempt_log"]] == [False, True]
+    for hook in hooks.values():
+        admin.request("DELETE", f"/api/v1/districts/hb/webhooks/{hook['id']}", expect=200)
+
+
+def test_a_dispatch_is_critical_reaches_every_channel_at_once_and_once_however_often_it_arrives(
+        users, receiver, platform, clock):
+    clerk, admin = users["cj-clerk"], users["hb-admin"]
+    _, quiet = quiet_now(clock)  # critical notices ring at any hour
+    clerk.put("/api/v1/notifications/preferences", {"quiet_hours": quiet,
+                                                    "contacts": {"sms": "13912345678", "wechat": "o-cj-clerk-01"}})
+    hook = clerk.post("/api/v1/districts/hb/webhooks", {"url": receiver.base + "/once", "department_id": "chengjian",
+                                                        "events": ["petition_dispatched"]}, expect=201)
+    route = receiver.route("/once")
+    route.set_secret(hook["secret"])
+    exchange = Exchange("petitions.events", type="topic", durable=True)
+    with Connection(platform.amqp_uri) as conn:
+        spy = Queue(exchange=exchange, routing_key="petition_dispatched", exclusive=True, auto_delete=True)
+        bound = spy(conn.default_channel)
+        bound.declare()
+        pid = dispatched(users, "huxingyou", "29栋后门路灯不亮")
+
+        def seen():
+            got = bound.get(no_ack=True)
+            return got if got is not None and got.payload["data"]["petition_id"] == pid else None
+        message = eventually(seen)
+        for _ in range(2):  # the broker brings the same event twice more (at-least-once delivery)
+            conn.Producer().publish(message.payload, exchange=exchange, routing_key="petition_dispatched",
+                                    serializer="json", headers=message.headers)
+        marker = dispatched(users, "huxingyou", "29栋前门路灯不亮")  # behind the duplicates in every queue
+    event_id = message.payload["event_id"]
+    eventually(lambda: [r for r in route.requests if r["json"]["event"]["data"]["petition_id"] == marker])
+    time.sleep(1)
+    sent = eventually(lambda: (lambda ds: ds if len(ds) == 3 and all(d["status"] == "sent" for d in ds) else None)(
+        deliveries(admin, event_id=event_id)))
+    assert sorted((d["channel"], d["recipient"]) for d in sent) == [
+        ("sms", "cj-clerk"), ("webhook", hook["id"]), ("wechat", "cj-clerk")]
+    assert all(d["attempts"] == 1 and d["delayed_until"] is None for d in sent)
+    assert all(d["critical"] for d in sent if d["channel"] != "webhook")
+    assert [r["verified"] for r in route.requests if r["json"]["event"]["event_id"] == event_id] == [True]
+    mine = inbox(clerk, petition_id=pid)["items"]
+    assert [(n["type"], n["critical"]) for n in mine] == [("petition_dispatched", True)]
+    with open(platform.log_path, encoding="utf-8", errors="replace") as log:  # the default senders only log
+        text = log.read()
+    assert "SMS to 139****78" in text and "WeChat to o-c****01" in text and "13912345678" not in text
+    clerk.put("/api/v1/notifications/preferences", {"quiet_hours": None, "contacts": {"sms": None, "wechat": None}})
+    clerk.request("DELETE", f"/api/v1/districts/hb/webhooks/{hook['id']}", expect=200)
+
+
 def test_templates_per_district_and_locale_checked_when_saved(users):
     admin, resident = users["hb-admin"], users["wenxiaohua"]
     path = "/api/v1/districts/hb/notification-templates/petition_submitted/resident"
@@ -159,11 +267,16 @@ def test_templates_per_district_and_locale_checked_when_saved(users):
     error(admin, "PUT", "/api/v1/districts/hb/notification-templates/petition_nothing/resident/zh-CN", 404,
           json={"title": "a", "body": "b"})
     error(resident, "PUT", path + "/zh-CN", 403, json={"title": "a", "body": "b"})
+    assert admin.get("/api/v1/districts/hb/notification-templates", params={"type": "petition_submitted",
+                     "locale": "zh-CN"})[0]["source"] == "default"  # nothing refused was written
     saved = admin.put(path + "/zh-CN", {"title": "河边镇已受理", "body": "「{title}」已受理（{status_text}）"})
     assert saved["source"] == "district" and "status_text" in saved["fields"]
     pid = submit(resident, "28栋门禁损坏")
     notice = eventually(lambda: [n for n in inbox(resident)["items"] if n["petition_id"] == pid])[0]
     assert (notice["title"], notice["body"]) == ("河边镇已受理", "「28栋门禁损坏」已受理（已提交）")
+    elsewhere = submit(users["qj-resident"], "青山1栋门禁损坏")  # another district keeps the default text
+    theirs = eventually(lambda: inbox(users["qj-resident"], petition_id=elsewhere)["items"])[0]
+    assert (theirs["title"], theirs["body"]) == ("诉求已提交", "您的诉求「青山1栋门禁损坏」已提交")
     listed = admin.get("/api/v1/districts/hb/notification-templates",
                        params={"type": "petition_submitted", "locale": "en"})
     assert {t["audience"] for t in listed} == {"resident", "building", "party"}
@@ -178,12 +291,15 @@ def test_preferences_locale_and_bad_input(users, clock):
     error(users["cj-clerk"], "PUT", "/api/v1/notifications/preferences", 422, json={"channels": {"dispatch": []}})
     error(resident, "PUT", "/api/v1/notifications/preferences", 422, json={"locale": "fr"})
     error(resident, "PUT", "/api/v1/notifications/preferences", 422, json={"pager": "123"})
+    body = error(resident, "PUT", "/api/v1/notifications/preferences", 422,  # one bad key: nothing is written
+                 json={"locale": "en", "channels": {"progress": ["sms"], "gossip": ["inbox"]}})
+    assert "unknown category 'gossip'" in body["errors"]["channels.gossip"][0]
+    assert resident.get("/api/v1/notifications/preferences")["locale"] == "zh-CN"
+    off = resident.put("/api/v1/notifications/preferences", {"channels": {"progress": []}})
+    assert [c["channels"] for c in off["categories"] if c["category"] == "progress"] == [["inbox"]]  # always on
     error(staff, "GET", "/api/v1/districts/hb/users/nobody-here/notification-preferences", 404)
     error(resident, "GET", "/api/v1/districts/hb/users/wenxiaohua/notification-preferences", 403)
-    # quiet from an hour ago until two hours from now, by the platform's clock in Shanghai
-    local = (datetime.now(timezone.utc) + timedelta(seconds=clock.offset)).astimezone(SHANGHAI)
-    quiet = {"start": (local - timedelta(hours=1)).strftime("%H:%M"),
-             "end": (local + timedelta(hours=2)).strftime("%H:%M")}
+    local, quiet = quiet_now(clock)
     mine = resident.put("/api/v1/notifications/preferences", {"locale": "en", "quiet_hours": quiet,
                                                               "channels": {"progress": ["inbox", "sms"]}})
     assert mine["locale"] == "en" and mine["quiet_hours"] == quiet
@@ -227,6 +343,10 @@ def test_a_broadcast_to_a_building_with_read_and_confirmed_lists(users):
                      "unconfirmed": ["daiyunzhong", "zhangyiqin"]}
     assert sent["id"] in [b["id"] for b in users["wc-grid1"].get("/api/v1/broadcasts")["items"]]
     error(resident, "GET", f"/api/v1/broadcasts/{sent['id']}", 404)
+    before = staff.get("/api/v1/broadcasts")["total"]
+    body = error(staff, "POST", "/api/v1/broadcasts", 422,
+                 json={"target_kind": "building", "node_id": "b28", "title": "   ", "body": "y"})
+    assert list(body["errors"]) == ["title"]
     error(resident, "POST", "/api/v1/broadcasts", 403,
           json={"target_kind": "building", "node_id": "b28", "title": "x", "body": "y"})
     error(staff, "POST", "/api/v1/broadcasts", 422,
@@ -235,6 +355,14 @@ def test_a_broadcast_to_a_building_with_read_and_confirmed_lists(users):
           json={"target_kind": "grid", "node_id": "b28", "title": "x", "body": "y"})
     error(users["daijiaqian"], "POST", "/api/v1/broadcasts", 403,
           json={"target_kind": "building", "node_id": "b28", "title": "x", "body": "y"})
+    error(users["wc-grid1"], "POST", "/api/v1/broadcasts", 403,  # a grid worker's scope is the grid
+          json={"target_kind": "community", "node_id": "wenchang", "title": "x", "body": "y"})
+    assert staff.get("/api/v1/broadcasts")["total"] == before  # nothing refused was written
+    grid = users["wc-grid1"].post("/api/v1/broadcasts", {"target_kind": "grid", "node_id": "wenchang-g1",
+                                                         "title": "楼栋群通知", "body": "本周六网格内消防检查"}, expect=202)
+    for name in ("huxingyou", "daijiaqian", "wenxiaohua"):  # every building of the grid
+        eventually(lambda name=name: inbox(users[name], broadcast_id=grid["id"])["items"])
+    assert not inbox(staff, broadcast_id=grid["id"])["items"]  # the community's staff live above the grid
     plain = staff.post("/api/v1/broadcasts", {"target_kind": "community", "node_id": "wenchang", "title": "公示",
                                               "body": "本月积分超市开放时间调整"}, expect=202)
     item = eventually(lambda: inbox(neighbour, broadcast_id=plain["id"])["items"])[0]
@@ -251,9 +379,12 @@ def test_the_inbox_api(users):
     first = inbox(resident, page_size=1, page=1)
     assert len(first["items"]) == 1 and first["total"] >= 1
     one = resident.get(f"/api/v1/notifications/{first['items'][0]['id']}")
-    assert one["id"] == first["items"][0]["id"]
+    assert (one["id"], one["status"], one["read_at"]) == (first["items"][0]["id"], "sent", None)
+    read = resident.post(f"/api/v1/notifications/{one['id']}/read")
+    assert read["status"] == "read" and read["read_at"]
+    assert resident.get("/api/v1/notifications/unread-count")["unread"] == counts["unread"] - 1
     marked = resident.post("/api/v1/notifications/read-all", {"category": "progress"})
-    assert marked["marked"] == counts["by_category"]["progress"]
+    assert marked["marked"] == counts["by_category"]["progress"] - (one["category"] == "progress")
     assert resident.get("/api/v1/notifications/unread-count")["by_category"].get("progress", 0) == 0
     assert resident.post("/api/v1/notifications/read-all", {})["unread"] == 0
     error(resident, "GET", "/api/v1/notifications", 422, params={"category": "gossip"})
@@ -358,6 +489,17 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
     users["daiyunzhong"].act(rated, "resolve", {"note": "已紧固"})
     users["wenxiaohua"].act(rated, "rate", {"score": 1, "comment": "第二天又松了"})
     claim = users["wenxiaohua"].post("/api/v1/claims", {"title": "清理楼道杂物"}, expect=201)  # to approve
+    # the rating reaches whoever handled it and the community, in their texts
+    rated_text = eventually(lambda: inbox(users["daiyunzhong"], petition_id=rated, type="petition_closed")["items"])
+    assert rated_text[0]["body"] == "您办理的诉求「28栋楼道扶手松动」获得1星评价"
+    follow = eventually(lambda: inbox(staff, petition_id=rated, type="follow_up_opened")["items"])[0]
+    assert follow["body"] == "差评回访：诉求「28栋楼道扶手松动」获得1星评价，请回访"
+    # a district six hours west of UTC (Xinjiang) has its morning two hours after Shanghai's
+    users["qj-admin"].put("/api/v1/districts/qj/time-limits", {"grid_claim_hours": 24 * 90,
+                                                               "grid_resolve_hours": 24 * 90})
+    assert users["qj-admin"].put("/api/v1/districts/qj/notification-settings",
+                              {"timezone": "Asia/Urumqi"})["timezone"] == "Asia/Urumqi"
+    far = submit(users["qj-resident"], "青山1栋楼道灯不亮")
 
     def local_now():
         return (datetime.now(timezone.utc) + timedelta(seconds=clock.offset)).astimezone(SHANGHAI)
@@ -370,7 +512,8 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
     # 07:00 tomorrow, before the digest hour: the community's time limit has passed, a (critical) warning
     tomorrow = local_now().date() + timedelta(days=1)
     move_to(tomorrow, 7)
-    eventually(lambda: inbox(staff, type="petition_overdue", petition_id=late)["items"], timeout=20)
+    warned = eventually(lambda: inbox(staff, type="petition_overdue", petition_id=late)["items"], timeout=20)[0]
+    assert warned["critical"] and warned["body"] == "诉求「29栋单元门禁失灵」已超过派单时限"
     date = move_to(tomorrow, 8.5)
 
     def digest_for(client):
@@ -389,3 +532,8 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
     assert late in [i["petition_id"] for i in district["overdue"]]  # the district chases late communities
     assert not digest_for(users["wenxiaohua"])  # residents get no digest
     assert len(digest_for(users["wc-grid1"])) == 1
+    time.sleep(1.5)  # a few more ticks of the digest timer
+    assert not digest_for(users["qj-leader"])  # 06:30 in Urumqi
+    move_to(tomorrow, 10.5)  # 08:30 in Urumqi
+    west = eventually(lambda: digest_for(users["qj-leader"]), timeout=20)[0]
+    assert far in [i["petition_id"] for i in west["data"]["items"]["unclaimed"]]

@@ -130,6 +130,8 @@ def test_a_building_leader_sends_to_their_building_only(db):
     ({"target_kind": "grid", "node_id": "b28"}, "node_id"),
     ({"target_kind": "district"}, "target_kind"),
     ({"title": ""}, "title"),
+    ({"title": "   "}, "title"),
+    ({"body": " \n "}, "body"),
     ({"body": "x" * 2001}, "body"),
     ({"confirm_required": "maybe"}, "confirm_required"),
 ])
