@@ -47,8 +47,29 @@ def pytest_collection_modifyitems(config, items):
 
 # -- the platform (as tests/e2e/conftest.py starts it) ----------------------------------------
 
+class MovableClock:
+    """Moves the platform's time forward (as in tests/e2e): every process reads the offset file on each call."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0.0
+        path.write_text("0")
+
+    def advance(self, hours):
+        self.offset += hours * 3600
+        self.path.write_text(str(self.offset))
+
+
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory):
+def clock(tmp_path_factory):
+    """The platform's clock; None when the tests run against a platform started elsewhere."""
+    if os.environ.get("CIVICGRID_BROWSER_URL"):
+        return None
+    return MovableClock(tmp_path_factory.mktemp("clock") / "offset")
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory, clock):
     """The platform under test: started here, or the one CIVICGRID_BROWSER_URL names."""
     existing = os.environ.get("CIVICGRID_BROWSER_URL")
     if existing:
@@ -56,8 +77,10 @@ def platform(tmp_path_factory):
         return
     log = tmp_path_factory.mktemp("platform") / "platform.log"
     prefix = "browser_" + uuid.uuid4().hex[:8]
+    # deadlines are checked every second, so moving the clock shows an overdue petition soon
+    env = {"MONGO_DB_PREFIX": prefix, "CIVICGRID_CLOCK_FILE": str(clock.path), "CIVICGRID_OVERDUE_SCAN_SECONDS": "1"}
     with temporary_vhost("civicgrid_browser") as uri:
-        running = Platform(uri, log_path=str(log), env={"MONGO_DB_PREFIX": prefix}).start()
+        running = Platform(uri, log_path=str(log), env=env).start()
         try:
             yield running
         finally:

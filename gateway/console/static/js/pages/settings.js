@@ -169,6 +169,8 @@ function templateEditor(t, url, onSaved) {
   });
 }
 
+let templatesOpen = false; // the list stays open while the administrator works through it
+
 async function templatesSection(rerender) {
   const url = `/districts/${encodeURIComponent(state.me.district)}/notification-templates`;
   const title = h('h2', {}, L('通知模板', 'Notification templates'));
@@ -184,7 +186,7 @@ async function templatesSection(rerender) {
   return h('div', { class: 'card', dataset: { section: 'templates' } }, title,
     h('p', { class: 'hint' }, L('每种通知对每类收件人的文字；本区改过的标“本区”。其他语言的模板在切换语言后显示。',
       'The text of each notice for each audience; the district’s own are marked. Switch the language to see the others.')),
-    h('details', { class: 'templates-list' }, h('summary', {}, L('查看全部 {n} 个模板', 'Show all {n} templates', { n: shown.length })),
+    h('details', { class: 'templates-list', open: templatesOpen, ontoggle: (e) => { templatesOpen = e.currentTarget.open; } }, h('summary', {}, L('查看全部 {n} 个模板', 'Show all {n} templates', { n: shown.length })),
       h('div', { class: 'table-wrap' }, h('table', { class: 'templates' },
       h('thead', {}, h('tr', {}, [L('事件', 'Event'), L('对象', 'Audience'), L('标题', 'Title'), L('内容', 'Body'), ''].map((t) => h('th', {}, t)))),
       h('tbody', {}, shown.map((t) => h('tr', { dataset: { type: t.type, audience: t.audience } },
