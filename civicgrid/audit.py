@@ -80,11 +80,14 @@ def audited(method):
 
 
 class TrailQuery(Schema):
-    actor = fields.String(validate=validate.Length(min=1, max=64))
-    action = fields.String(validate=validate.Length(min=1, max=64))
-    target = fields.String(validate=validate.Length(min=1, max=64))
-    created_from = fields.AwareDateTime(data_key="from")
-    created_to = fields.AwareDateTime(data_key="to")
+    """The query of ``GET /api/v1/districts/<code>/audit``, loaded by the gateway and again by each service."""
+    actor = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "a user id"})
+    action = fields.String(validate=validate.Length(min=1, max=64),
+                           metadata={"description": "an action or its prefix: petitions.dispatch, points."})
+    target = fields.String(validate=validate.Length(min=1, max=64),
+                           metadata={"description": "what was changed: a petition id, an item id …"})
+    created_from = fields.AwareDateTime(data_key="from", metadata={"description": "ISO-8601 with offset, inclusive"})
+    created_to = fields.AwareDateTime(data_key="to", metadata={"description": "ISO-8601 with offset, exclusive"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
 

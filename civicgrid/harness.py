@@ -67,6 +67,20 @@ def drop_databases(prefix):
                 client.drop_database(name)
 
 
+class MovableClock:
+    """Moves the platform's time forward for tests: every process reads the offset file
+    (``CIVICGRID_CLOCK_FILE``) on each call, so no test sleeps through a time limit."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0.0
+        path.write_text("0")
+
+    def advance(self, hours):
+        self.offset += hours * 3600
+        self.path.write_text(str(self.offset))
+
+
 class Platform:
     def __init__(self, amqp_uri, port=None, log_path=None, env=None):
         self.amqp_uri = amqp_uri

@@ -9,7 +9,7 @@ import threading
 
 from nameko.extensions import DependencyProvider
 
-from . import config
+from . import audit, config
 
 log = logging.getLogger("civicgrid.store")
 
@@ -73,5 +73,4 @@ def ensure_kit_indexes(db):
     db.processed_events.create_index([("consumer", 1), ("event_id", 1)], unique=True)
     # Idempotency-Key records (civicgrid.idempotency_keys) go after a day.
     db.command_keys.create_index("at", expireAfterSeconds=24 * 3600)
-    from .audit import ensure_indexes as audit_indexes
-    audit_indexes(db)
+    audit.ensure_indexes(db)

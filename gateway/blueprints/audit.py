@@ -4,9 +4,9 @@ Each service keeps the entries of its own commands (civicgrid.audit); the gatewa
 them and merges. There is no route that writes, changes or deletes an entry.
 """
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from civicgrid.audit import MAX_PAGE
+from civicgrid.audit import TrailQuery
 
 from ..security import BEARER, authenticated, call
 
@@ -14,17 +14,6 @@ SERVICES = ("grid", "petitions", "points", "notify")
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/districts",
                 description="The audit trail: who changed what, when and from where (read-only)")
-
-
-class TrailQuery(Schema):
-    actor = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "a user id"})
-    action = fields.String(validate=validate.Length(min=1, max=64),
-                           metadata={"description": "an action or its prefix: petitions.dispatch, points."})
-    target = fields.String(validate=validate.Length(min=1, max=64),
-                           metadata={"description": "what was changed: a petition id, an item id …"})
-    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "ISO-8601 with offset, inclusive"})
-    to = fields.AwareDateTime(metadata={"description": "ISO-8601 with offset, exclusive"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class EntryOut(Schema):
@@ -53,11 +42,8 @@ class TrailSchema(Schema):
 @authenticated
 def trail(query, code):
     """The newest entries (district administrators and community staff of the district)."""
-    params = {k: v for k, v in (("actor", query.get("actor")), ("action", query.get("action")),
-                                ("target", query.get("target")), ("limit", query["limit"])) if v is not None}
-    for key, value in (("from", query.get("from_")), ("to", query.get("to"))):
-        if value is not None:
-            params[key] = value.isoformat()
+    # the services load the same query schema again: send it as the client did, in its wire form
+    params = TrailQuery().dump(query)
     answers = [call(service, "audit_trail", code, params) for service in SERVICES]
     items = sorted((item for answer in answers for item in answer["items"]),
                    key=lambda item: item["at"], reverse=True)

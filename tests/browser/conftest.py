@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from civicgrid.client import ApiError, Client
-from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
+from civicgrid.harness import ROOT, MovableClock, Platform, drop_databases, temporary_vhost
 
 DEMO = os.path.join(ROOT, "demo", "hebian.json")
 PASSWORD = "demo1234"
@@ -46,19 +46,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # -- the platform (as tests/e2e/conftest.py starts it) ----------------------------------------
-
-class MovableClock:
-    """Moves the platform's time forward (as in tests/e2e): every process reads the offset file on each call."""
-
-    def __init__(self, path):
-        self.path = path
-        self.offset = 0.0
-        path.write_text("0")
-
-    def advance(self, hours):
-        self.offset += hours * 3600
-        self.path.write_text(str(self.offset))
-
 
 @pytest.fixture(scope="session")
 def clock(tmp_path_factory):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from civicgrid.client import Client
-from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
+from civicgrid.harness import ROOT, MovableClock, Platform, drop_databases, temporary_vhost
 
 DEMO = os.path.join(ROOT, "demo", "hebian.json")
 PASSWORD = "demo1234"
@@ -17,19 +17,6 @@ PASSWORD = "demo1234"
 def amqp_uri():
     with temporary_vhost() as uri:
         yield uri
-
-
-class MovableClock:
-    """Moves the platform's time forward: every process reads the offset file on each call."""
-
-    def __init__(self, path):
-        self.path = path
-        self.offset = 0.0
-        path.write_text("0")
-
-    def advance(self, hours):
-        self.offset += hours * 3600
-        self.path.write_text(str(self.offset))
 
 
 @pytest.fixture(scope="session")
