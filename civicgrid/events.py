@@ -48,6 +48,8 @@ class PetitionEventData(Schema):
     due_at = fields.String(allow_none=True, load_default=None)
     # residents whose duplicates were merged into this petition: they hear what its resident hears
     followers = fields.List(fields.String(), load_default=list)
+    # the micro-project (微项目) whose completion resolved it, if any
+    project_id = fields.String(allow_none=True, load_default=None)
 
 
 class PetitionOverdueData(PetitionEventData):
@@ -159,6 +161,27 @@ class BroadcastSentData(Schema):
     sender = fields.String(required=True)
 
 
+class ProjectEventData(Schema):
+    """A micro-project (微项目) as it now stands; ``resident_id`` is the supporter of ``project_supported``."""
+    project_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["proposed", "approved", "in_progress", "done", "cancelled"]))
+    buildings = fields.List(fields.String(), required=True)
+    petition_ids = fields.List(fields.String(), required=True)
+    budget_fen = fields.Integer(allow_none=True, load_default=None)
+    sponsor = fields.String(allow_none=True, load_default=None)
+    supporters = fields.Integer(required=True)
+    note = fields.String(allow_none=True, load_default=None)
+    resident_id = fields.String(allow_none=True, load_default=None)
+
+
+PROJECT_EVENTS = (
+    "project_proposed", "project_approved", "project_started", "project_done", "project_cancelled",
+    "project_supported",
+)
+
 PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
     "petition_dispatched", "petition_accepted", "petition_returned",
@@ -174,6 +197,7 @@ CATALOGUE = {
     "petition_merged": ("petitions", 1, PetitionMergedData),
     "follow_up_opened": ("petitions", 1, FollowUpData),
     "follow_up_recorded": ("petitions", 1, FollowUpData),
+    **{name: ("petitions", 1, ProjectEventData) for name in PROJECT_EVENTS},
     "points_awarded": ("points", 1, PointsAwardedData),
     "activity_cancelled": ("points", 1, ActivityCancelledData),
     "claim_approved": ("points", 1, ClaimDecidedData),

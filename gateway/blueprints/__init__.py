@@ -19,3 +19,6 @@ from . import audit  # noqa: E402
 
 ALL = ALL + (audit.blp,)
 HEALTH = health.bp
+from . import projects  # noqa: E402
+
+ALL = ALL + (projects.blp,)

@@ -183,6 +183,7 @@ class PetitionSchema(Schema):
     followers = fields.List(fields.String())
     merged_into = fields.String(allow_none=True)
     linked_from = fields.String(allow_none=True)
+    project_id = fields.String(allow_none=True, metadata={"description": "the micro-project (微项目) that resolved it"})
     follow_up = fields.Nested(FollowUpSchema, allow_none=True)
     open311 = fields.Nested(Open311OriginSchema, allow_none=True, metadata={
         "description": "filed through Open311: the application and the submitter's contact fields, so staff "

@@ -17,6 +17,7 @@ from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
 from . import department_commands, open311, usecases
+from . import project_entrypoints
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
@@ -27,7 +28,7 @@ OVERDUE_SCAN_SECONDS = float(os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS", "3
 
 
 # the mixin is reached through its module: `nameko run` would take a class in this namespace for a service
-class PetitionsService(department_commands.DepartmentCommands):
+class PetitionsService(department_commands.DepartmentCommands, project_entrypoints.ProjectEntrypoints):
     name = "petitions"
 
     db = Store(indexes=create_indexes)
@@ -130,6 +131,7 @@ class PetitionsService(department_commands.DepartmentCommands):
     def relay_outbox(self):
         """Sends what an earlier write could not (a crash or a broker outage in between)."""
         publish_pending(self.db.petitions, self._publish)
+        publish_pending(self.db.projects, self._publish)
 
     def _repo(self):
         return PetitionRepository(self.db)

@@ -51,6 +51,7 @@ def petition_view(doc, now=None, duplicates=None):
         "followers": doc.get("followers", []),
         "merged_into": doc.get("merged_into"),
         "linked_from": doc.get("linked_from"),
+        "project_id": doc.get("project_id"),
         "follow_up": _follow_up(doc.get("follow_up")),
         # Only staff read these: an Open311 submitter has no platform account to read with.
         "open311": doc.get("open311"),
