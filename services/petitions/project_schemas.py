@@ -9,7 +9,7 @@ from .schemas import TimelineEntrySchema
 
 MAX_PETITIONS = 200
 MAX_BUILDINGS = 50
-BUDGET_MAX = Decimal("100000000")  # 1亿元: anything above is a typing slip, not a micro-project
+BUDGET_MAX = 100_000_000  # 1亿元: anything above is a typing slip, not a micro-project
 ID = validate.Length(min=1, max=64)
 
 
@@ -25,8 +25,9 @@ def _cents(value):
 
 
 def _budget(**kwargs):
+    # the bounds again as plain numbers: apispec takes Range's as Decimals, which the document prints as strings
     return fields.Decimal(allow_nan=False, validate=[validate.Range(min=0, max=BUDGET_MAX), _cents], metadata={
-        "description": "yuan, ≥ 0, at most two decimals, as a JSON number or a string (\"3600.50\"); "
+        "minimum": 0, "maximum": BUDGET_MAX, "description": "yuan, ≥ 0, at most two decimals, as a JSON number or a string (\"3600.50\"); "
                        "answers give it as a string and as integer `budget_fen`"}, **kwargs)
 
 
