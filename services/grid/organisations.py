@@ -68,6 +68,13 @@ class OrganisationQuery(Schema):
     community = fields.String(load_default=None, allow_none=True, validate=NODE_ID)
 
 
+def _member(auth, district):
+    """Another district's organisations are not found, never forbidden."""
+    auth.require()
+    if not (auth.is_system or auth.is_platform_admin or auth.district == district):
+        raise NotFound(f"no district {district!r}", {"district": ["not found"]})
+
+
 def account_of(district, org_id):
     return f"org:{district}:{org_id}"
 
@@ -94,7 +101,7 @@ def _view(db, org):
 
 
 def _may_register(auth, district, community):
-    auth.require_district(district)
+    _member(auth, district)
     if auth.is_platform_admin or (auth.has("district_admin") and auth.district == district):
         return
     if auth.has("community_staff") and auth.scope == community:
@@ -161,7 +168,7 @@ def member_events(db, district, auth, changed):
 
 def register(db, auth, district, payload, now=None):
     """A new organisation; ``(organisation, events)``. An id the district has already is 409."""
-    auth.require_district(district)
+    _member(auth, district)
     fields_ = _load(OrganisationIn(), payload)
     _may_register(auth, district, fields_["community"])
     _community(db, district, fields_["community"])
@@ -186,7 +193,7 @@ def _stored(db, district, org_id):
 
 def update(db, auth, district, org_id, payload, now=None):
     """Rename it, change its kind or its members (the list replaces the old one)."""
-    auth.require_district(district)
+    _member(auth, district)
     org = _stored(db, district, org_id)
     changes = _load(OrganisationPatch(), payload)
     _may_register(auth, district, org["community"])
@@ -200,12 +207,12 @@ def update(db, auth, district, org_id, payload, now=None):
 
 
 def get(db, auth, district, org_id):
-    auth.require_district(district)
+    _member(auth, district)
     return _view(db, _stored(db, district, org_id))
 
 
 def list_(db, auth, district, query=None):
-    auth.require_district(district)
+    _member(auth, district)
     try:
         query = OrganisationQuery().load(query or {})
     except ValidationError as err:

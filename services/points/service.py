@@ -16,6 +16,7 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
+from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
@@ -43,6 +44,7 @@ class PointsService:
     clock = Clock()
     dispatch = EventDispatcher()
     grid = RpcProxy("grid")
+    idempotency_key = IdempotencyKey()  # a wish command retried with its Idempotency-Key answers the first answer
 
     @rpc
     def ping(self):
@@ -236,6 +238,7 @@ class PointsService:
         return WishSchema().dump(wish_view(doc, self.clock()))
 
     @rpc
+    @once_per_key
     @audited
     def post_wish(self, payload):
         return self._wish(wishes.post(self.db, self.auth, payload, self.clock(), wishes.lookup_person(self.grid)))
@@ -254,22 +257,26 @@ class PointsService:
         return WishSchema().dump(wish_view(doc, self.clock()))
 
     @rpc
+    @once_per_key
     @audited
     def adopt_wish(self, wish_id, payload=None):
         return self._wish(wishes.adopt(self.db, self.auth, wish_id, payload, self.clock(),
                                        wishes.lookup_organisation(self.grid)))
 
     @rpc
+    @once_per_key
     @audited
     def fulfil_wish(self, wish_id, payload):
         return self._wish(wishes.fulfil(self.db, self.auth, wish_id, payload, self.clock()))
 
     @rpc
+    @once_per_key
     @audited
     def confirm_wish(self, wish_id, payload=None):
         return self._wish(wishes.confirm(self.db, self.auth, wish_id, payload, self.clock()))
 
     @rpc
+    @once_per_key
     @audited
     def withdraw_wish(self, wish_id, payload=None):
         return self._wish(wishes.withdraw(self.db, self.auth, wish_id, payload, self.clock()))

@@ -65,7 +65,7 @@ def test_who_may_register_and_what_is_refused_by_name(db):
         organisations.register(db, YJ_STAFF, "hb", GXS)
     with pytest.raises(Forbidden):
         organisations.register(db, HB_RESIDENT, "hb", GXS)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):   # another district's: not found, never forbidden
         organisations.register(db, OTHER_ADMIN, "hb", GXS)
     for changes, field in (({"kind": "club"}, "kind"), ({"id": "a.b"}, "id"), ({"community": "b28"}, "community"),
                            ({"members": ["nobody"]}, "members[0]"), ({"name": " "}, "name")):

@@ -42,6 +42,7 @@ def test_each_wish_event_reaches_whom_it_concerns(db, type_, data, who, body):
     assert set(written) == who
     assert {n["body"] for n in written.values()} == {body}
     assert {n["category"] for n in written.values()} == {"task" if type_ == "wish_flagged" else "wish"}
+    assert {n["data"]["wish_id"] for n in written.values()} == {"hb-w000001"}
     assert domain.notify(db, FakeDirectory(), event) == 0  # the same event again: nothing new
 
 
