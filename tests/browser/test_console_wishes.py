@@ -37,7 +37,10 @@ def test_a_wish_from_the_resident_to_the_party_member_and_back(open_as, api):
     expect(card).to_contain_text("收音机已送到")
     card.locator('button[data-action="confirm"]').click()
     expect(wish(page, title)).to_contain_text("已圆梦")
-    eventually(lambda: api("wc-party2").get("/api/v1/points/me")["balance"] == before + 5)
+    rule = api("hb-admin").get("/api/v1/districts/hb/point-rules")["wish_fulfilled"]  # another test may change it
+    confirmed = next(w for w in api("zhangyiqin").get("/api/v1/wishes")["items"] if w["title"] == title)
+    assert (confirmed["status"], confirmed["points"]) == ("confirmed", rule)
+    eventually(lambda: api("wc-party2").get("/api/v1/points/me")["balance"] == before + rule)
 
     staff = open_as("wc-secretary", DESKTOP)
     page = staff.open("staff/wishes")
