@@ -181,6 +181,37 @@ PROJECT_EVENTS = (
     "project_proposed", "project_approved", "project_started", "project_done", "project_cancelled",
     "project_supported",
 )
+class WishEventData(Schema):
+    """One shape for every wish_* event (微心愿): the wish as it now stands."""
+    wish_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    building_id = fields.String(allow_none=True, load_default=None)
+    resident_id = fields.String(required=True)
+    status = fields.String(required=True)
+    wanted_by = fields.String(allow_none=True, load_default=None)
+    adopter_kind = fields.String(allow_none=True, load_default=None,
+                                 validate=validate.OneOf(["person", "organisation"]))
+    adopter_id = fields.String(allow_none=True, load_default=None)  # the person who adopted (for an organisation too)
+    adopter_name = fields.String(allow_none=True, load_default=None)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    organisation_name = fields.String(allow_none=True, load_default=None)
+    points = fields.Integer(allow_none=True, load_default=None)  # wish_confirmed: what the adopter earned
+    note = fields.String(allow_none=True, load_default=None)
+    flag_days = fields.Integer(allow_none=True, load_default=None)  # wish_flagged: open this many days
+
+
+class OrganisationRegisteredData(Schema):
+    """An organisation (驻区单位, a company) registered with a community, or changed: its members now."""
+    organisation_id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    community = fields.String(required=True)
+    members = fields.List(fields.String(), required=True)
+
+
+WISH_EVENTS = ("wish_posted", "wish_adopted", "wish_fulfilled", "wish_confirmed", "wish_withdrawn",
+               "wish_expired", "wish_flagged")
 
 PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
@@ -211,6 +242,8 @@ CATALOGUE = {
     "notification_delivered": ("notify", 1, NotificationOutcomeData),
     "notification_failed": ("notify", 1, NotificationOutcomeData),
     "broadcast_sent": ("notify", 1, BroadcastSentData),
+    **{name: ("points", 1, WishEventData) for name in WISH_EVENTS},
+    "organisation_registered": ("grid", 1, OrganisationRegisteredData),
 }
 
 _envelope = EnvelopeSchema()

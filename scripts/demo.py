@@ -96,6 +96,8 @@ def main():
         supermarket(url)
         from demo_projects import run as projects  # 微项目: recurring petitions become one project
         projects(url)
+        from demo_wishes import run as wishes  # 微心愿: wished, adopted, fulfilled, confirmed
+        wishes(url)
 
 
 if __name__ == "__main__":

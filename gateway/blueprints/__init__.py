@@ -18,6 +18,9 @@ ALL = ALL + (operator.blp,)
 from . import audit  # noqa: E402
 
 ALL = ALL + (audit.blp,)
+from . import organisations, wishes  # noqa: E402
+
+ALL = ALL + (wishes.blp, wishes.communities, wishes.districts, organisations.blp)
 HEALTH = health.bp
 from . import projects  # noqa: E402
 

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from civicgrid.events import make_event, utcnow
 
-from . import importer
+from . import importer, organisations
 from .schemas import (CategoryIn, CategoryOut, ClaimsOut, DepartmentOut, DistrictIn, DistrictOut, LocationOut,
                       PartyMemberOut, ResponsibleOut, flatten)
 
@@ -76,7 +76,8 @@ def import_district(db, auth, code, document):
     _district(db, code)
     plan = importer.plan(db, code, document)
     importer.apply(db, code, plan)
-    return plan.counts(), importer.events(code, auth, plan)
+    return plan.counts(), (importer.events(code, auth, plan)
+                           + organisations.import_events(db, code, auth, plan.organisations, plan.changed_members))
 
 
 # -- people ------------------------------------------------------------------
@@ -104,10 +105,11 @@ def _own_community(db, user):
 
 
 def _effective_community(db, user):
-    """A party member answers in the community they registered with; anyone else in their own."""
+    """A party member answers in the community they registered with; anyone else in their own, and
+    an organisation's member who lives nowhere in the district in their organisation's."""
     if "party_member" in (user.get("roles") or ()) and user.get("party_community"):
         return user["party_community"]
-    return _own_community(db, user)
+    return _own_community(db, user) or user.get("organisation_community")
 
 
 def authenticate(db, username, password):

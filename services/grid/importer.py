@@ -20,6 +20,7 @@ from civicgrid.auth import ROLES
 from civicgrid.errors import Conflict, Invalid
 from civicgrid.events import make_event, utcnow
 
+from . import organisations
 from .schemas import CategoryIn, DepartmentIn, NodeIn, UserIn
 
 DISTRICT = "district"
@@ -46,7 +47,7 @@ SCOPE_KINDS = {
     "district_admin": (DISTRICT,),
 }
 
-SECTIONS = ("nodes", "departments", "users", "categories")
+SECTIONS = ("nodes", "departments", "users", "categories", "organisations")
 
 
 def _either(kinds):
@@ -85,10 +86,16 @@ class Plan:
     # named only in a department's list, whose stored definition the import leaves alone
     categories: list = field(default_factory=list)
     users: list = field(default_factory=list)
+    # registered organisations (驻区单位, companies: organisations.py) and, once applied, the users they changed
+    organisations: list = field(default_factory=list)
+    changed_members: list = field(default_factory=list)
 
     def counts(self):
-        return {"nodes": len(self.nodes), "departments": len(self.departments),
-                "users": len(self.users), "categories": len(self.categories)}
+        counts = {"nodes": len(self.nodes), "departments": len(self.departments),
+                  "users": len(self.users), "categories": len(self.categories)}
+        if self.organisations:
+            counts["organisations"] = len(self.organisations)
+        return counts
 
 
 def _load(schema, raw, key, problems):
@@ -139,7 +146,8 @@ class _Importer:
                                   for c in db.categories.find({"district": code})}
         names = _strings(sections["users"], "username")
         self.stored_users = {u["username"]: u for u in db.users.find(
-            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1, "party_community": 1})}
+            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1, "party_community": 1,
+                                                        "organisation": 1})}
         self.nodes = {}         # id -> (index, loaded entry or None when broken)
         self.departments = {}   # id -> (index, loaded entry or None when broken)
         self.defined = {}       # category -> (index, loaded definition or None when broken)
@@ -313,6 +321,8 @@ class _Importer:
                 # does not know of it, and importing it again must not undo it.
                 if stored.get("party_community") and "party_member" not in roles:
                     roles = roles + ["party_member"]
+                if stored.get("organisation") and organisations.ROLE not in roles:
+                    roles = roles + [organisations.ROLE]
                 self.users.append({**entry, "roles": roles, "scope": scope})
 
     def _check_scope(self, key, roles, entry):
@@ -370,13 +380,30 @@ class _Importer:
         self.check_departments()
         self.check_categories()
         self.check_users()
+        planned_organisations = self.check_organisations()
         self.problems.raise_any()
         memo = {}
         nodes = [{**entry, "path": self._path(node_id, memo)} for node_id, (_, entry) in self.nodes.items()]
         departments = [entry for _, entry in self.departments.values()]
         categories = self.planned_categories(departments)
         self.communities(memo)
-        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users)
+        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users,
+                    planned_organisations)
+
+    def check_organisations(self):
+        listed = {u["username"] for u in self.users}
+        names = sorted({m for o in self.sections["organisations"] if isinstance(o, dict)
+                        for m in (o.get("members") if isinstance(o.get("members"), list) else [])
+                        if isinstance(m, str)} - listed)
+        stored = {u["username"] for u in self.db.users.find({"district": self.code, "username": {"$in": names}},
+                                                             {"username": 1})}
+        planned = organisations.check_import(self.sections["organisations"], self.problems, self.kind_of,
+                                             lambda name: name in listed or name in stored)
+        members = {m for o in planned for m in o["members"]}
+        for user in self.users:
+            if user["username"] in members and organisations.ROLE not in user["roles"]:
+                user["roles"] = user["roles"] + [organisations.ROLE]
+        return planned
 
 
 def plan(db, code, document):
@@ -431,6 +458,7 @@ def apply(db, code, plan, now=None):
             raise Conflict(f"username {user['username']!r} was taken by another district during "
                            "this import; remove it and import again",
                            {"username": user["username"]})
+    plan.changed_members = organisations.apply_import(db, code, plan.organisations, now)
 
 
 def basic_definition(category):

@@ -10,7 +10,7 @@ from civicgrid.auth import Auth
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import apikeys, domain, signin
+from . import apikeys, domain, organisations, signin
 from .dependencies import create_indexes
 
 
@@ -63,6 +63,35 @@ class GridService:
     @rpc
     def party_members(self, district, community):
         return domain.party_members(self.db, self.auth, district, community)
+
+    # -- organisations registered with a community (驻区单位, companies: organisations.py) --
+
+    @rpc
+    @audited
+    def register_organisation(self, district, payload):
+        org, events = organisations.register(self.db, self.auth, district, payload)
+        self._publish(events)
+        return org
+
+    @rpc
+    @audited
+    def update_organisation(self, district, organisation_id, payload):
+        org, events = organisations.update(self.db, self.auth, district, organisation_id, payload)
+        self._publish(events)
+        return org
+
+    @rpc
+    def get_organisation(self, district, organisation_id):
+        return organisations.get(self.db, self.auth, district, organisation_id)
+
+    @rpc
+    def list_organisations(self, district, query=None):
+        return organisations.list_(self.db, self.auth, district, query)
+
+    def _publish(self, events):
+        # after the write, as the import does: saving the same organisation again re-sends everything
+        for event in events:
+            self.dispatch(event["type"], event)
 
     @rpc
     def members_under(self, district, node_id, roles=None):

@@ -46,6 +46,7 @@ const TABLES = {
     grid_leader: ['网格长', 'Grid leader'], community_staff: ['社区工作人员', 'Community staff'],
     party_member: ['报到党员', 'Party member'], department_staff: ['部门工作人员', 'Department staff'],
     volunteer: ['志愿者', 'Volunteer'], district_admin: ['区管理员', 'District admin'],
+    organisation_member: ['驻区单位成员', 'Organisation member'],
     platform_admin: ['平台管理员', 'Platform admin'], system: ['系统', 'System'],
   },
   deadline: {

@@ -17,6 +17,7 @@ import { dashboardPage } from './pages/dashboard.js';
 import { settingsPage } from './pages/settings.js';
 import { platformPage } from './pages/platform.js';
 import { newProjectPage, projectPage, projectsPage } from './pages/projects.js';
+import { adoptPage, staffWishesPage, wishesPage } from './pages/wishes.js';
 
 // path pattern, page, who may open it, and the navigation entry (if any)
 const ROUTES = [
@@ -35,6 +36,9 @@ const ROUTES = [
   { path: 'orders', page: ordersPage, when: is.resident, nav: ['我的兑换', 'My orders'] },
   { path: 'activities', page: activitiesPage, when: is.resident, nav: ['志愿活动', 'Activities'] },
   { path: 'claims', page: claimsPage, when: is.resident, nav: ['自主申报', 'Good deeds'] },
+  { path: 'wishes', page: wishesPage, when: is.resident, nav: ['微心愿', 'Micro-wishes'] },
+  { path: 'wishes/adopt', page: adoptPage, when: is.adopter, nav: ['认领心愿', 'Adopt a wish'] },
+  { path: 'staff/wishes', page: staffWishesPage, when: is.community, nav: ['心愿台账', 'Wishes board'] },
   { path: 'staff/activities', page: staffActivitiesPage, when: is.community, nav: ['活动签到', 'Activities & check-in'] },
   { path: 'staff/claims', page: staffClaimsPage, when: is.community, nav: ['申报审核', 'Claim approvals'] },
   { path: 'staff/shop', page: staffShopPage, when: is.community, nav: ['商品与自提', 'Shop & pickups'] },
@@ -50,6 +54,7 @@ function home() {
   if (is.admin()) return 'dashboard';
   if (is.staff()) return 'queue';
   if (is.resident()) return 'mine';
+  if (is.adopter()) return 'wishes/adopt';
   return 'inbox';
 }
 
