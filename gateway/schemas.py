@@ -34,6 +34,9 @@ class ImportSchema(Schema):
     categories = fields.List(fields.Dict(), load_default=list,
                              metadata={"description": '[{"category","name","description","department_id","kind",'
                                                       '"fields":[{"code","name","type","required","choices"}]}]'})
+    households = fields.List(fields.Dict(), load_default=list, metadata={
+        "description": '[{"id","building_id","name","address","members":[{"name","relation","phone","user_id"}],'
+                       '"care_level":"green"|"orange"|"red","care_reason"}]: reason required for orange and red'})
 
 
 class ImportResultSchema(Schema):
@@ -41,3 +44,4 @@ class ImportResultSchema(Schema):
     departments = fields.Integer()
     users = fields.Integer()
     categories = fields.Integer()
+    households = fields.Integer()

@@ -18,4 +18,7 @@ ALL = ALL + (operator.blp,)
 from . import audit  # noqa: E402
 
 ALL = ALL + (audit.blp,)
+from . import households  # noqa: E402
+
+ALL = ALL + (households.blp, households.settings)
 HEALTH = health.bp

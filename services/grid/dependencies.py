@@ -1,4 +1,5 @@
 """The grid service's indexes, created by ``Store`` when the service starts."""
+from . import households
 
 
 def create_indexes(db):
@@ -12,3 +13,4 @@ def create_indexes(db):
     db.categories.create_index([("district", 1), ("category", 1)], unique=True)
     db.api_keys.create_index("key_hash", unique=True)
     db.api_keys.create_index([("district", 1), ("id", 1)], unique=True)
+    households.create_indexes(db)

@@ -20,6 +20,7 @@ from civicgrid.auth import ROLES
 from civicgrid.errors import Conflict, Invalid
 from civicgrid.events import make_event, utcnow
 
+from . import household_import
 from .schemas import CategoryIn, DepartmentIn, NodeIn, UserIn
 
 DISTRICT = "district"
@@ -46,7 +47,7 @@ SCOPE_KINDS = {
     "district_admin": (DISTRICT,),
 }
 
-SECTIONS = ("nodes", "departments", "users", "categories")
+SECTIONS = ("nodes", "departments", "users", "categories", "households")
 
 
 def _either(kinds):
@@ -85,10 +86,13 @@ class Plan:
     # named only in a department's list, whose stored definition the import leaves alone
     categories: list = field(default_factory=list)
     users: list = field(default_factory=list)
+    # households with their building's path (household_import.py)
+    households: list = field(default_factory=list)
 
     def counts(self):
         return {"nodes": len(self.nodes), "departments": len(self.departments),
-                "users": len(self.users), "categories": len(self.categories)}
+                "users": len(self.users), "categories": len(self.categories),
+                "households": len(self.households)}
 
 
 def _load(schema, raw, key, problems):
@@ -106,7 +110,7 @@ def _load(schema, raw, key, problems):
 
 def _sections(document, problems):
     if not isinstance(document, dict):
-        problems.add("document", "must be an object with nodes, departments, users and categories")
+        problems.add("document", "must be an object with nodes, departments, users, categories and households")
         return {name: [] for name in SECTIONS}
     for name in document:
         if name not in SECTIONS:
@@ -132,6 +136,7 @@ class _Importer:
     def __init__(self, db, code, sections, problems):
         self.db, self.code, self.sections, self.problems = db, code, sections, problems
         wanted = _strings(sections["nodes"], "id", "parent") | _strings(sections["users"], "scope")
+        wanted |= _strings(sections["households"], "building_id")
         self.stored_nodes = {n["id"]: n for n in db.nodes.find(
             {"district": code, "id": {"$in": sorted(wanted)}})}
         self.stored_departments = {d["id"] for d in db.departments.find({"district": code}, {"id": 1})}
@@ -364,19 +369,26 @@ class _Importer:
             path = paths.get(user["scope"], [])
             user["community"] = next((n for n in reversed(path) if types.get(n) == "community"), None)
 
+    def building_path(self, building_id, memo):
+        if building_id in self.nodes:
+            return self._path(building_id, memo)
+        return list(self.stored_nodes[building_id]["path"])
+
     def plan(self):
         self.check_nodes()
         self.load_categories()
         self.check_departments()
         self.check_categories()
         self.check_users()
+        households = household_import.check(self, _load, self.problems, BROKEN)
         self.problems.raise_any()
         memo = {}
         nodes = [{**entry, "path": self._path(node_id, memo)} for node_id, (_, entry) in self.nodes.items()]
         departments = [entry for _, entry in self.departments.values()]
         categories = self.planned_categories(departments)
         self.communities(memo)
-        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users)
+        households = [{**h, "path": self.building_path(h["building_id"], memo)} for h in households]
+        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users, households)
 
 
 def plan(db, code, document):
@@ -386,8 +398,10 @@ def plan(db, code, document):
     return _Importer(db, code, sections, problems).plan()
 
 
-def apply(db, code, plan, now=None):
-    """Write a checked plan. Upserts throughout, so running it twice changes nothing more."""
+def apply(db, code, plan, now=None, actor=None):
+    """Write a checked plan. Upserts throughout, so running it twice changes nothing more.
+
+    ``actor`` ({id, name, role}) is who imported: the first entry of each new household's care history."""
     now = now or utcnow()
     # Hashing is the slow part: done before the first write keeps the writing window short.
     hashes = {u["username"]: generate_password_hash(u["password"]) for u in plan.users}
@@ -431,6 +445,7 @@ def apply(db, code, plan, now=None):
             raise Conflict(f"username {user['username']!r} was taken by another district during "
                            "this import; remove it and import again",
                            {"username": user["username"]})
+    household_import.apply(db, code, plan.households, now, actor or {"id": None, "name": None, "role": "import"})
 
 
 def basic_definition(category):

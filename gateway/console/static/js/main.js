@@ -16,6 +16,7 @@ import { broadcastsPage, staffActivitiesPage, staffClaimsPage, staffShopPage } f
 import { dashboardPage } from './pages/dashboard.js';
 import { settingsPage } from './pages/settings.js';
 import { platformPage } from './pages/platform.js';
+import { householdPage, householdsPage, mayVisit } from './pages/households.js';
 
 // path pattern, page, who may open it, and the navigation entry (if any)
 const ROUTES = [
@@ -24,6 +25,8 @@ const ROUTES = [
   { path: 'queue', page: queuePage, when: is.staff, nav: ['待办', 'Work queue'] },
   { path: 'all', page: allPage, when: () => is.staff() || is.admin(), nav: ['全部诉求', 'All petitions'] },
   { path: 'follow-ups', page: followUpsPage, when: is.community, nav: ['回访', 'Follow-ups'] },
+  { path: 'households', page: householdsPage, when: mayVisit, nav: ['走访户', 'Households'] },
+  { path: 'h/:id', page: householdPage, when: mayVisit },
   { path: 'dashboard', page: dashboardPage, when: is.admin, nav: ['概览', 'Dashboard'] },
   { path: 'settings', page: settingsPage, when: is.admin, nav: ['设置', 'Settings'] },
   { path: 'points', page: pointsPage, when: is.member, nav: ['我的积分', 'My points'] },

@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import { L, getLang, term } from '../i18n.js';
 import { categories, departments, forget, state } from '../state.js';
 import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, value } from '../ui.js';
+import { careSettingsCard } from './households.js';
 
 const LIMITS = [
   ['help_claim_hours', '求助等待党员认领', 'Help request: a party member claims it'],
@@ -206,7 +207,8 @@ export async function settingsPage(params, ctx) {
         'Hours each level has. When they pass the system whistles the petition up or warns the level above; petitions already waiting keep their deadline.'),
       LIMITS, limits, L('小时', 'h'), (body) => put(`/districts/${code}/time-limits`, body)),
       numberForm(L('积分规则', 'Point rules'), L('评价、办理、志愿活动和自主申报发放的积分。修改不影响已发放的积分。', 'Points for rating, handling, volunteering and good deeds. Changes never rewrite past entries.'),
-        RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body))),
+        RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body)),
+      await careSettingsCard(numberForm)),
     await categorySection(ctx.rerender),
     await templatesSection(ctx.rerender),
     await ledgerSection());
