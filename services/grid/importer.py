@@ -9,6 +9,9 @@ Categories come two ways: a department's own ``categories`` list (a basic
 category: its code as name, kind issue, no fields) and the top-level
 ``categories`` section of full definitions (Open311-style service definitions).
 A category in both must name the same department.
+
+Households (the ``households`` section) are checked and written by household_import.py,
+after everything else they may refer to: buildings and users.
 """
 from dataclasses import dataclass, field
 
