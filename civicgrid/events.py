@@ -213,6 +213,15 @@ class OrganisationRegisteredData(Schema):
 WISH_EVENTS = ("wish_posted", "wish_adopted", "wish_fulfilled", "wish_confirmed", "wish_withdrawn",
                "wish_expired", "wish_flagged")
 
+class CareLevelChangedData(Schema):
+    """A household's care level (红橙绿) changed; why stays with the grid service, which owns it."""
+    household_id = fields.String(required=True)
+    building_id = fields.String(required=True)
+    path = fields.List(fields.String(), required=True)
+    from_level = fields.String(required=True, allow_none=True, validate=validate.OneOf(["green", "orange", "red"]))
+    to_level = fields.String(required=True, validate=validate.OneOf(["green", "orange", "red"]))
+
+
 PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
     "petition_dispatched", "petition_accepted", "petition_returned",
@@ -238,6 +247,7 @@ CATALOGUE = {
     "order_cancelled": ("points", 1, OrderData),
     "member_assigned": ("grid", 1, MemberAssignedData),
     "department_registered": ("grid", 1, DepartmentRegisteredData),
+    "care_level_changed": ("grid", 1, CareLevelChangedData),
     "claim_submitted": ("points", 1, ClaimSubmittedData),
     "notification_delivered": ("notify", 1, NotificationOutcomeData),
     "notification_failed": ("notify", 1, NotificationOutcomeData),

@@ -38,6 +38,9 @@ class ImportSchema(Schema):
     organisations = fields.List(fields.Dict(), load_default=list,
                                 metadata={"description": '[{"id","name","kind":"unit"|"company","community",'
                                                          '"members":[username,...]}] (驻区单位, companies)'})
+    households = fields.List(fields.Dict(), load_default=list, metadata={
+        "description": '[{"id","building_id","name","address","members":[{"name","relation","phone","user_id"}],'
+                       '"care_level":"green"|"orange"|"red","care_reason"}]: reason required for orange and red'})
 
 
 class ImportResultSchema(Schema):
@@ -46,3 +49,4 @@ class ImportResultSchema(Schema):
     users = fields.Integer()
     categories = fields.Integer()
     organisations = fields.Integer()
+    households = fields.Integer()

@@ -21,6 +21,9 @@ ALL = ALL + (audit.blp,)
 from . import organisations, wishes  # noqa: E402
 
 ALL = ALL + (wishes.blp, wishes.communities, wishes.districts, organisations.blp)
+from . import households  # noqa: E402
+
+ALL = ALL + (households.blp, households.settings)
 HEALTH = health.bp
 from . import projects  # noqa: E402
 

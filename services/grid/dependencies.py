@@ -1,4 +1,5 @@
 """The grid service's indexes, created by ``Store`` when the service starts."""
+from . import households
 
 
 def create_indexes(db):
@@ -14,3 +15,4 @@ def create_indexes(db):
     db.api_keys.create_index([("district", 1), ("id", 1)], unique=True)
     db.organisations.create_index([("district", 1), ("id", 1)], unique=True)
     db.users.create_index([("district", 1), ("organisation", 1)])
+    households.create_indexes(db)

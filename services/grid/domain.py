@@ -70,12 +70,12 @@ def _require_district_admin(auth, code, what):
         raise Forbidden(f"only the platform administrator or this district's administrator may {what}")
 
 
-def import_district(db, auth, code, document):
+def import_district(db, auth, code, document, now=None):
     """Returns ``(counts, events)``; the caller publishes the events once the write stands."""
     _require_district_admin(auth, code, "import")
     _district(db, code)
     plan = importer.plan(db, code, document)
-    importer.apply(db, code, plan)
+    importer.apply(db, code, plan, now, {"id": auth.user_id, "name": auth.name, "role": auth.as_actor()["role"]})
     return plan.counts(), (importer.events(code, auth, plan)
                            + organisations.import_events(db, code, auth, plan.organisations, plan.changed_members))
 

@@ -97,7 +97,7 @@ ZH = {
     ("digest", "staff"): (
         "今日待办（{date}）",
         "待认领/待派单/待接单{unclaimed}件，已超时{overdue}件，待回访{follow_ups}件，"
-        "待审核积分申报{claims}件。{items_text}"),
+        "待审核积分申报{claims}件。{visits_text}{items_text}"),
 }
 
 EN = {
@@ -170,7 +170,7 @@ EN = {
     ("broadcast", "recipient"): ("{title}", "{body}{confirm_text}"),
     ("digest", "staff"): ("Today's work ({date})",
                           "{unclaimed} waiting to be taken on, {overdue} overdue, {follow_ups} follow-ups, "
-                          "{claims} claims to approve. {items_text}"),
+                          "{claims} claims to approve. {visits_text}{items_text}"),
 }
 
 DEFAULTS = {"zh-CN": ZH, "en": EN}
@@ -190,6 +190,7 @@ TEXTS = {
         "confirm": "（请确认已阅）",
         "note": "（{text}）",
         "item": "「{title}」", "item_more": "等{count}件", "item_sep": "、", "items_intro": "包括",
+        "visits_intro": "逾期未走访{count}户：", "visits_end": "。", "visits_more": "等",
     },
     "en": {
         "points_reason": {"petition_rated": "rating a petition", "petition_handled": "a well-rated petition",
@@ -207,6 +208,7 @@ TEXTS = {
         "confirm": " (please confirm you have read it)",
         "note": " ({text})",
         "item": "\"{title}\"", "item_more": " and {count} more", "item_sep": ", ", "items_intro": "Including ",
+        "visits_intro": "{count} household visits overdue: ", "visits_end": ". ", "visits_more": " and more",
     },
 }
 
@@ -224,7 +226,8 @@ DERIVED = {
 PETITION_DERIVED = ("status_text", "level_text", "department_name", "due_text")
 PSEUDO_FIELDS = {
     "broadcast": ("title", "body", "confirm_text", "node_name", "sender_name"),
-    "digest": ("date", "unclaimed", "overdue", "follow_ups", "claims", "total", "items_text", "name"),
+    "digest": ("date", "unclaimed", "overdue", "follow_ups", "claims", "total", "items_text", "name",
+               "visits", "visits_text"),
 }
 
 
@@ -389,6 +392,18 @@ def items_text(titles, total, locale):
     if total > len(titles):
         text += words["item_more"].format(count=total)
     return text
+
+
+def visits_text(names, total, locale):
+    """'逾期未走访5户：「李家」、「王家」等。' for a digest: the households whose visit is overdue (入户走访)."""
+    if not total:
+        return ""
+    words = TEXTS.get(locale) or TEXTS[DEFAULT_LOCALE]
+    text = words["visits_intro"].format(count=total) + words["item_sep"].join(
+        words["item"].format(title=n) for n in names)
+    if total > len(names):
+        text += words["visits_more"]
+    return text + words["visits_end"]
 
 
 def confirm_text(required, locale):

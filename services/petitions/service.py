@@ -16,7 +16,7 @@ from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
-from . import department_commands, open311, usecases
+from . import department_commands, open311, proxy_filing, usecases
 from . import project_entrypoints
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
@@ -66,6 +66,17 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
         petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload, now)
         self._relay(petition["_id"])
         return petition_view(petition, now)
+
+    @rpc
+    @once_per_key
+    @audited
+    def submit_for_household(self, payload):
+        """代办: a grid worker files for a household they visit (the grid service's visit log calls it)."""
+        now = self.clock()
+        petition, duplicates = proxy_filing.submit_for_household(
+            self._repo(), GridDirectory(self.grid), self.auth, payload, now, idempotency_key=self.idempotency_key)
+        self._relay(petition["_id"])
+        return petition_view(petition, now, duplicates)
 
     @rpc
     def get(self, petition_id):

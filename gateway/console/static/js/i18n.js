@@ -54,6 +54,7 @@ const TABLES = {
     accept: ['接单', 'accept'], rate: ['评价', 'rating'],
   },
   kind: { issue: ['问题反映', 'Issue'], help: ['求助（党员报到）', 'Help request (party members)'] },
+  care: { red: ['红色连心户', 'Red: close care'], orange: ['橙色关心户', 'Orange: watched over'], green: ['绿色放心户', 'Green: doing well'] },
   outcome: { contacted: ['已联系居民', 'Contacted'], reopened: ['重新立案', 'Reopened'], closed: ['已结案', 'Closed'] },
   fieldType: {
     string: ['文字', 'Text'], number: ['数字', 'Number'], single_choice: ['单选', 'Single choice'],

@@ -18,6 +18,7 @@ import { settingsPage } from './pages/settings.js';
 import { platformPage } from './pages/platform.js';
 import { newProjectPage, projectPage, projectsPage } from './pages/projects.js';
 import { adoptPage, staffWishesPage, wishesPage } from './pages/wishes.js';
+import { householdPage, householdsPage, mayVisit } from './pages/households.js';
 
 // path pattern, page, who may open it, and the navigation entry (if any)
 const ROUTES = [
@@ -29,6 +30,8 @@ const ROUTES = [
   { path: 'projects', page: projectsPage, when: () => is.community() || is.admin() || is.resident(), nav: ['微项目', 'Projects'] },
   { path: 'projects/new', page: newProjectPage, when: () => is.community() || is.admin() },
   { path: 'projects/:id', page: projectPage, when: () => is.member() },
+  { path: 'households', page: householdsPage, when: mayVisit, nav: ['走访户', 'Households'] },
+  { path: 'h/:id', page: householdPage, when: mayVisit },
   { path: 'dashboard', page: dashboardPage, when: is.admin, nav: ['概览', 'Dashboard'] },
   { path: 'settings', page: settingsPage, when: is.admin, nav: ['设置', 'Settings'] },
   { path: 'points', page: pointsPage, when: is.member, nav: ['我的积分', 'My points'] },

@@ -5,6 +5,7 @@ import { L, codes, term } from '../i18n.js';
 import { categoryNames, is, state } from '../state.js';
 import { deadlineNote, empty, errorBox, fmtTime, h, link, pageHeader, select, stars, statusBadge, toast } from '../ui.js';
 import { describeError } from '../errors.js';
+import { overdueVisitsGroup } from './households.js';
 
 const QUICK_LABEL = { claim: ['认领', 'Claim'], accept: ['接单', 'Accept'] };
 
@@ -80,7 +81,8 @@ const BUCKETS = {
 };
 
 export async function queuePage(params, ctx) {
-  const [page, names] = await Promise.all([get('/petitions', { queue: 'mine', sort: 'deadline', page_size: 100 }), categoryNames()]);
+  const [page, names, visits] = await Promise.all([get('/petitions', { queue: 'mine', sort: 'deadline', page_size: 100 }), categoryNames(),
+    overdueVisitsGroup()]);
   const groups = {};
   for (const p of page.items) (groups[bucket(p)] ||= []).push(p);
   const overdue = page.items.filter((p) => p.overdue).length;
@@ -101,6 +103,7 @@ export async function queuePage(params, ctx) {
     h('p', { class: 'lead' }, L('共 {n} 件等待处理', '{n} waiting', { n: page.total }),
       overdue ? h('span', { class: 'deadline overdue' }, L('，其中 {n} 件已超时', ', {n} overdue', { n: overdue })) : null,
       L('。超时的排在最前。', '. Overdue first.')),
+    visits,
     page.items.length ? Object.keys(BUCKETS).filter((k) => groups[k]).map((k) => h('div', { class: 'group', dataset: { bucket: k } },
       h('h2', {}, L(...BUCKETS[k]), h('span', { class: 'count plain' }, String(groups[k].length))),
       h('div', { class: 'cards' }, groups[k].map(card))))

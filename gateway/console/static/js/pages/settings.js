@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import { L, getLang, term } from '../i18n.js';
 import { categories, departments, forget, state } from '../state.js';
 import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, value } from '../ui.js';
+import { careSettingsCard } from './households.js';
 
 const LIMITS = [
   ['help_claim_hours', '求助等待党员认领', 'Help request: a party member claims it'],
@@ -210,7 +211,8 @@ export async function settingsPage(params, ctx) {
       numberForm(L('积分规则', 'Point rules'), L('评价、办理、志愿活动和自主申报发放的积分。修改不影响已发放的积分。', 'Points for rating, handling, volunteering and good deeds. Changes never rewrite past entries.'),
         RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body)),
       numberForm(L('微心愿', 'Micro-wishes'), L('心愿发布后多少天无人认领，提醒社区工作人员。', 'Days a wish may wait unadopted before its community’s staff are told.'),
-        [['flag_days', '无人认领提醒', 'Tell staff after']], wishSettings, L('天', 'days'), (body) => put(`/districts/${code}/wish-settings`, body))),
+        [['flag_days', '无人认领提醒', 'Tell staff after']], wishSettings, L('天', 'days'), (body) => put(`/districts/${code}/wish-settings`, body)),
+      await careSettingsCard(numberForm)),
     await categorySection(ctx.rerender),
     await templatesSection(ctx.rerender),
     await ledgerSection());
