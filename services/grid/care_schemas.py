@@ -108,7 +108,7 @@ class CareSettingsOut(Schema):
     green_days = fields.Integer()
 
 
-class MemberOut(Schema):
+class HouseholdMemberOut(Schema):
     name = fields.String()
     relation = fields.String()
     phone = fields.String(allow_none=True)
@@ -138,7 +138,7 @@ class HouseholdOut(Schema):
     path = fields.List(fields.String())
     name = fields.String()
     address = fields.String()
-    members = fields.List(fields.Nested(MemberOut))
+    members = fields.List(fields.Nested(HouseholdMemberOut))
     care_level = fields.String()
     care_reason = fields.String(allow_none=True)
     care_since = fields.String()

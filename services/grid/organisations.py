@@ -47,7 +47,7 @@ class OrganisationIn(OrganisationPatch):
         max=MAX_MEMBERS, error=f"at most {MAX_MEMBERS} members"))
 
 
-class MemberOut(Schema):
+class OrganisationMemberOut(Schema):
     user_id = fields.String()
     name = fields.String(allow_none=True)
 
@@ -59,7 +59,7 @@ class OrganisationOut(Schema):
     kind = fields.String(metadata={"description": "unit (驻区单位) or company (企业)"})
     community = fields.String()
     account = fields.String(metadata={"description": "its points account: org:<district>:<id>"})
-    members = fields.List(fields.Nested(MemberOut))
+    members = fields.List(fields.Nested(OrganisationMemberOut))
     created_at = fields.String()
     updated_at = fields.String()
 
