@@ -7,8 +7,10 @@ from nameko.events import EventDispatcher
 from civicgrid import audit
 from civicgrid.audit import audited
 from civicgrid.auth import Auth
+from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import apikeys, domain, signin
 from .dependencies import create_indexes
@@ -20,6 +22,8 @@ class GridService:
     db = Store(indexes=create_indexes)
     auth = Auth()
     dispatch = EventDispatcher()
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics()
 
     @rpc
     def ping(self):

@@ -16,9 +16,11 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
+from civicgrid.metrics import Metrics
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import activities, claims, domain, ledger, reports, shop
 from .dependencies import GridDirectory, create_indexes
@@ -43,6 +45,8 @@ class PointsService:
     clock = Clock()
     dispatch = EventDispatcher()
     grid = RpcProxy("grid")
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=OUTBOXES)
 
     @rpc
     def ping(self):
