@@ -43,12 +43,12 @@ def _signature(service_cls, method_name):
 
 
 def petition_id(worker_ctx, result=None, result_key=None):
-    """The petition a worker was about: the event's, the RPC's ``petition_id`` argument, or the
+    """The petition a worker was about: the event's (or command's), the RPC's ``petition_id`` argument, or the
     answer's ``petition_id`` (``result_key`` too: the petitions service answers with ``id``)."""
     body = message_body(worker_ctx)
-    if body is not None:
+    if body is not None:   # an event's envelope names it in its data; a department's command at the top
         data = body.get("data")
-        found = data.get("petition_id") if isinstance(data, dict) else None
+        found = data.get("petition_id") if isinstance(data, dict) else body.get("petition_id")
         return found if isinstance(found, str) else None
     found = worker_ctx.kwargs.get("petition_id")
     if found is None and worker_ctx.args:
