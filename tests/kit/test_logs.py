@@ -82,10 +82,15 @@ def test_each_service_config_yml_logs_json_and_names_its_metrics_port(service, m
     monkeypatch.delenv("CIVICGRID_METRICS_PORT", raising=False)
     with warnings.catch_warnings():   # nameko's CLI imports pkg_resources (DESIGN.md, pins)
         warnings.simplefilter("ignore")
-        from nameko.cli.main import setup_yaml_parser
-    setup_yaml_parser()   # the ${VAR:default} substitution `nameko run` does
+        from nameko.cli.main import IMPLICIT_ENV_VAR_MATCHER, env_var_constructor
+
+    class Loader(yaml.SafeLoader):
+        """The ${VAR:default} substitution `nameko run` does, on a loader of our own: nameko's
+        setup_yaml_parser() would change yaml.SafeLoader for every later test."""
+    Loader.add_constructor("!env_var", env_var_constructor)
+    Loader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
     with open(os.path.join(ROOT, "services", service, "config.yml"), encoding="utf-8") as f:
-        config = yaml.safe_load(f)
+        config = yaml.load(f, Loader=Loader)
     assert config["METRICS_PORT"] == launcher.METRICS_PORTS[service]
     [line] = json_lines_of(config["LOGGING"], f"test.dictconfig.{service}", io.StringIO())
     assert (line["service"], line["correlation_id"]) == (service, "req-1")
