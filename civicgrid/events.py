@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
 
+from . import correlation
 from .errors import Invalid
 
 
@@ -26,6 +27,8 @@ class EnvelopeSchema(Schema):
     district = fields.String(required=True)
     actor = fields.Nested(ActorSchema, required=True)
     data = fields.Dict(required=True)
+    # the request that caused the event (civicgrid.correlation); envelopes from before it had none
+    correlation_id = fields.String(validate=validate.Length(min=1, max=correlation.MAX_LENGTH))
 
 
 class PetitionEventData(Schema):
@@ -285,12 +288,14 @@ def validate_event(payload):
     return payload
 
 
-def make_event(type_, district, actor, data, event_id=None, occurred_at=None):
+def make_event(type_, district, actor, data, event_id=None, occurred_at=None, correlation_id=None):
     """Build and validate one envelope.
 
     ``event_id`` may be given when a consumer derives an event from another:
     a deterministic id (uuid5 of the cause) lets the next consumer recognise a
-    redelivery of the cause as the same fact.
+    redelivery of the cause as the same fact. ``correlation_id`` defaults to the
+    current request's: stored with the event (an outbox keeps it), so whoever
+    publishes it later and whoever handles it log under the request's id.
     """
     source, version, _ = CATALOGUE[type_]
     payload = {
@@ -302,6 +307,9 @@ def make_event(type_, district, actor, data, event_id=None, occurred_at=None):
         "actor": {"id": actor["id"], "role": actor["role"]},
         "data": data,
     }
+    correlation_id = correlation.clean(correlation_id) or correlation.current()
+    if correlation_id:
+        payload["correlation_id"] = correlation_id
     return validate_event(payload)
 
 

@@ -14,8 +14,10 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.outbox import publish_pending
+from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import apikeys, domain, households, organisations, signin
 from .dependencies import create_indexes
@@ -33,6 +35,8 @@ class GridService:
     idempotency_key = IdempotencyKey()
     # a petition filed during a visit (代办) goes through the petitions service's own command
     petitions = RpcProxy("petitions")
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=("households",))
 
     @rpc
     def ping(self):

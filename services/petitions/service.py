@@ -11,10 +11,12 @@ from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
-from civicgrid.integration import IntegrationPublisher, integration_key
+from civicgrid.integration import IntegrationPublisher, integration_key, outgoing
+from civicgrid.metrics import Metrics
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import department_commands, open311, proxy_filing, usecases
 from . import project_entrypoints
@@ -39,6 +41,8 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
     # no nameko context headers: a department must never receive anyone's token
     integration = IntegrationPublisher()
     grid = RpcProxy("grid")
+    tracing = Tracing(petition_key="id")   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=("petitions", "projects"))
 
     @rpc
     def ping(self):
@@ -152,7 +156,8 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
         self.dispatch(event_type, event)
         key = integration_key(event)
         if key:
-            self.integration(event, routing_key=key)
+            body, properties = outgoing(event)   # the correlation id as a property, never a token
+            self.integration(body, routing_key=key, **properties)
 
     def _relay(self, petition_id):
         try:

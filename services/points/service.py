@@ -17,9 +17,11 @@ from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
+from civicgrid.metrics import Metrics
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import accounts, activities, claims, domain, ledger, reports, shop, wishes
 from .dependencies import GridDirectory, create_indexes
@@ -45,6 +47,8 @@ class PointsService:
     dispatch = EventDispatcher()
     grid = RpcProxy("grid")
     idempotency_key = IdempotencyKey()  # a wish command retried with its Idempotency-Key answers the first answer
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=OUTBOXES)
 
     @rpc
     def ping(self):
