@@ -8,7 +8,7 @@ the boundary rather than half-applied.
 import uuid
 from datetime import datetime, timezone
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from . import correlation
 from .errors import Invalid
@@ -260,6 +260,7 @@ CATALOGUE = {
 }
 
 _envelope = EnvelopeSchema()
+_tolerant_envelope = EnvelopeSchema(unknown=EXCLUDE)
 
 
 def utcnow():
@@ -270,17 +271,22 @@ def isoformat(moment):
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def validate_event(payload):
-    """Raise ``Invalid`` unless ``payload`` is a well-formed envelope of a known type."""
+def validate_event(payload, tolerant=False):
+    """Raise ``Invalid`` unless ``payload`` is a well-formed envelope of a known type.
+
+    A consumer passes ``tolerant``: fields it does not know yet are ignored, so a producer upgraded
+    first (a new optional field in the envelope or the data) is not parked by consumers still on the
+    old code during a rolling upgrade. Producers stay strict, so a misspelt field never leaves."""
     if not isinstance(payload, dict):
         raise Invalid("event is not an object", {"_schema": ["not an object"]})
-    errors = _envelope.validate(payload)
+    unknown = EXCLUDE if tolerant else RAISE
+    errors = (_tolerant_envelope if tolerant else _envelope).validate(payload)
     if not errors:
         entry = CATALOGUE.get(payload["type"])
         if entry is None:
             errors = {"type": [f"unknown event type {payload['type']!r}"]}
         else:
-            data_errors = entry[2]().validate(payload["data"])
+            data_errors = entry[2](unknown=unknown).validate(payload["data"])
             if data_errors:
                 errors = {"data": data_errors}
     if errors:
