@@ -64,9 +64,11 @@ def test_every_service_counts_its_work_and_shows_its_backlog(platform, users):
     assert [labels for labels, _ in petitions["civicgrid_entrypoint_duration_seconds_bucket"]
             if labels["entrypoint"] == "submit" and labels["le"] == "+Inf"]
     # measured at scrape time: what waits in the outboxes, and in the retry and parked queues
-    assert {labels["collection"] for labels, _ in petitions["civicgrid_outbox_pending_events"]} == {"petitions"}
+    assert {labels["collection"] for labels, _ in petitions["civicgrid_outbox_pending_events"]} == {
+        "petitions", "projects"}
     assert {labels["collection"] for labels, _ in points["civicgrid_outbox_pending_events"]} == {
-        "orders", "activities", "claims"}
+        "orders", "activities", "claims", "wishes"}
+    assert {labels["collection"] for labels, _ in grid["civicgrid_outbox_pending_events"]} == {"households"}
     parked = {labels["queue"] for labels, _ in points["civicgrid_parked_messages"]}
     assert any(q.endswith("points.handle_petition_closed") for q in parked)
     assert all(v >= 0 for _, v in points["civicgrid_parked_messages"])
