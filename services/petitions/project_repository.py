@@ -67,18 +67,7 @@ class ProjectRepository:
         return doc
 
     def save(self, before, after, events):
-        """What changed, the new timeline entries and the events in one update, if nobody wrote first."""
-        changed = {k: v for k, v in after.items()
-                   if k not in ("_id", "timeline", "version", "outbox") and before.get(k) != v}
-        update = {"$inc": {"version": 1},
-                  "$push": {"timeline": {"$each": after["timeline"][len(before["timeline"]):]},
-                            "outbox": {"$each": list(events)}}}
-        if changed:
-            update["$set"] = changed
-        result = self.collection.update_one(
-            {"_id": before["_id"], "district": before["district"], "version": before["version"]}, update)
-        if result.matched_count == 0:
-            raise Conflict("the project changed meanwhile: reload it and try again", {"project_id": [before["_id"]]})
+        repository.save_versioned(self.collection, before, after, events, "project")
 
     def page(self, selector, page, page_size):
         total = self.collection.count_documents(selector)

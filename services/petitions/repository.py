@@ -26,6 +26,22 @@ def create_indexes(db):
     project_repository.create_indexes(db)
 
 
+def save_versioned(collection, before, after, events, noun):
+    """Write what changed, the new timeline entries and the events (the outbox) in one update, if nobody wrote
+    first: ``before`` is what the caller read, ``after`` what it decided; a stale ``before`` is a 409."""
+    changed = {k: v for k, v in after.items()
+               if k not in ("_id", "timeline", "version", "outbox") and before.get(k) != v}
+    update = {"$inc": {"version": 1},
+              "$push": {"timeline": {"$each": after["timeline"][len(before["timeline"]):]},
+                        "outbox": {"$each": list(events)}}}
+    if changed:
+        update["$set"] = changed
+    result = collection.update_one(
+        {"_id": before["_id"], "district": before["district"], "version": before["version"]}, update)
+    if result.matched_count == 0:
+        raise Conflict(f"the {noun} changed meanwhile: reload it and try again", {f"{noun}_id": [before["_id"]]})
+
+
 class PetitionRepository:
     def __init__(self, db):
         self.collection = db.petitions
@@ -51,19 +67,7 @@ class PetitionRepository:
         return doc
 
     def save(self, before, after, events):
-        """Write what changed, the new timeline entries and the events in one update, if nobody wrote first."""
-        changed = {k: v for k, v in after.items()
-                   if k not in ("_id", "timeline", "version", "outbox") and before.get(k) != v}
-        update = {"$inc": {"version": 1},
-                  "$push": {"timeline": {"$each": after["timeline"][len(before["timeline"]):]},
-                            "outbox": {"$each": list(events)}}}
-        if changed:
-            update["$set"] = changed
-        result = self.collection.update_one(
-            {"_id": before["_id"], "district": before["district"], "version": before["version"]}, update)
-        if result.matched_count == 0:
-            raise Conflict("the petition changed meanwhile: reload it and try again",
-                           {"petition_id": [before["_id"]]})
+        save_versioned(self.collection, before, after, events, "petition")
 
     def add_followers(self, petition_id, followers, entry):
         """Followers join whatever state the petition is in; the version moves so stale writers reload."""
