@@ -69,6 +69,21 @@ PARAMETERS = {
 }
 
 
+# parameters worth more than one value in the walk: every kind of points account
+VARIANTS = {
+    "account": lambda t: [t.ids["account"], f"community:{t.ids['community']}", f"shop:{t.ids['community']}",
+                          f"issuance:{t.code}"],
+}
+
+
+def variants(path, tenant):
+    """Each filling of ``path`` the walk tries: one, or one per variant of a parameter in ``VARIANTS``."""
+    for name in path_parameters(path):
+        if name in VARIANTS:
+            return [fill(path, tenant, {name: value}) for value in VARIANTS[name](tenant)]
+    return [fill(path, tenant)]
+
+
 def path_parameters(path):
     return _names(path)
 

@@ -249,7 +249,7 @@ def leaks(body, other, sent=()):
     What the request itself named (``sent``: its path, query and body) does not count: an error may
     repeat the id it did not find."""
     found = set()
-    echoed = sorted({s for piece in _strings(sent) for s in [piece, *piece.split("/")] if len(s) > 1},
+    echoed = sorted({s for piece in _strings(sent) for s in [piece, *re.split(r"[/:]", piece)] if len(s) > 1},
                     key=len, reverse=True)
 
     def unsent(text):

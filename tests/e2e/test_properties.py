@@ -17,7 +17,7 @@ from civicgrid.auth import PLATFORM_ADMIN
 from . import operations as ops
 from .conftest import PASSWORD
 from .operations import load_matrix
-from .tenancy import CAST, Caller, describe, platform_now, settled_snapshot, unchanged
+from .tenancy import CAST, Builder, Caller, describe, platform_now, settled_snapshot, unchanged
 
 # what no client sets in any body that does not declare it, and a value it might try
 FORBIDDEN = {
@@ -90,10 +90,12 @@ def _import_entry(section, **fields):
     return {section: [fields]}
 
 
-def test_fields_a_body_declares_hold_only_what_the_caller_may_set(tenants, admin, call):
+def test_fields_a_body_declares_hold_only_what_the_caller_may_set(tenants, admin, call, clock):
     hb, qj = tenants["hb"], tenants["qj"]
+    # petitions of this test's own: other tests move the clock, and time limits move petitions on
+    fresh = Builder(qj, platform_now(clock.offset))
+    petitions = {"resolved": fresh.resolved(), "grid_submitted": fresh.grid_submitted(), "escalated": fresh.escalated()}
     before = settled_snapshot(qj, admin, call)
-    petitions = qj.ids["petitions"]
     resident, party1, staff = qj.as_role("resident"), qj.clients["qj-party1"], qj.as_role("community_staff")
     leader, admin_ = qj.as_role("building_leader"), qj.admin
     person = {"username": "qj-newcomer", "password": PASSWORD, "name": "新居民", "roles": ["resident"],
