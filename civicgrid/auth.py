@@ -24,6 +24,8 @@ ROLES = (
     "resident", "building_leader", "grid_worker", "grid_leader",
     "community_staff", "party_member", "department_staff", "volunteer",
     "district_admin",
+    # a member of an organisation registered with a community (驻区单位, a company): adopts micro-wishes for it
+    "organisation_member",
 )
 PLATFORM_ADMIN = "platform_admin"
 SYSTEM = "system"
@@ -40,6 +42,8 @@ class AuthContext:
     # the community a person belongs to (their scope's community): party members answer
     # residents' whistles there (居民吹哨，党员报到)
     community: str | None = None
+    # the organisation (驻区单位 / company) an organisation_member acts for
+    organisation: str | None = None
     claims: dict = field(default_factory=dict, compare=False, repr=False)
     # where the request came from, for the audit trail (civicgrid.audit)
     origin: dict = field(default_factory=dict, compare=False, repr=False)
@@ -94,12 +98,13 @@ ANONYMOUS = AuthContext()
 
 
 def issue_token(user_id, district, roles, scope=None, department=None, name=None, ttl=None,
-                community=None):
+                community=None, organisation=None):
     now = int(time.time())
     ttl = config.jwt_ttl_seconds() if ttl is None else ttl
     claims = {
         "sub": user_id, "district": district, "roles": list(roles),
         "scope": scope, "department": department, "name": name, "community": community,
+        "organisation": organisation,
         "iat": now, "exp": now + ttl,
     }
     return jwt.encode(claims, config.jwt_secret(), algorithm=ALGORITHM), ttl
@@ -116,7 +121,7 @@ def decode_token(token):
         user_id=claims.get("sub"), district=claims.get("district"),
         roles=tuple(claims.get("roles") or ()), scope=claims.get("scope"),
         department=claims.get("department"), name=claims.get("name"),
-        community=claims.get("community"), claims=claims)
+        community=claims.get("community"), organisation=claims.get("organisation"), claims=claims)
 
 
 def system_token(service_name):

@@ -8,8 +8,9 @@ the boundary rather than half-applied.
 import uuid
 from datetime import datetime, timezone
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from . import correlation
 from .errors import Invalid
 
 
@@ -26,6 +27,8 @@ class EnvelopeSchema(Schema):
     district = fields.String(required=True)
     actor = fields.Nested(ActorSchema, required=True)
     data = fields.Dict(required=True)
+    # the request that caused the event (civicgrid.correlation); envelopes from before it had none
+    correlation_id = fields.String(validate=validate.Length(min=1, max=correlation.MAX_LENGTH))
 
 
 class PetitionEventData(Schema):
@@ -48,6 +51,8 @@ class PetitionEventData(Schema):
     due_at = fields.String(allow_none=True, load_default=None)
     # residents whose duplicates were merged into this petition: they hear what its resident hears
     followers = fields.List(fields.String(), load_default=list)
+    # the micro-project (微项目) whose completion resolved it, if any
+    project_id = fields.String(allow_none=True, load_default=None)
 
 
 class PetitionOverdueData(PetitionEventData):
@@ -159,6 +164,67 @@ class BroadcastSentData(Schema):
     sender = fields.String(required=True)
 
 
+class ProjectEventData(Schema):
+    """A micro-project (微项目) as it now stands; ``resident_id`` is the supporter of ``project_supported``."""
+    project_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["proposed", "approved", "in_progress", "done", "cancelled"]))
+    buildings = fields.List(fields.String(), required=True)
+    petition_ids = fields.List(fields.String(), required=True)
+    budget_fen = fields.Integer(allow_none=True, load_default=None)
+    sponsor = fields.String(allow_none=True, load_default=None)
+    supporters = fields.Integer(required=True)
+    note = fields.String(allow_none=True, load_default=None)
+    resident_id = fields.String(allow_none=True, load_default=None)
+
+
+PROJECT_EVENTS = (
+    "project_proposed", "project_approved", "project_started", "project_done", "project_cancelled",
+    "project_supported",
+)
+class WishEventData(Schema):
+    """One shape for every wish_* event (微心愿): the wish as it now stands."""
+    wish_id = fields.String(required=True)
+    title = fields.String(required=True)
+    community = fields.String(required=True)
+    building_id = fields.String(allow_none=True, load_default=None)
+    resident_id = fields.String(required=True)
+    status = fields.String(required=True)
+    wanted_by = fields.String(allow_none=True, load_default=None)
+    adopter_kind = fields.String(allow_none=True, load_default=None,
+                                 validate=validate.OneOf(["person", "organisation"]))
+    adopter_id = fields.String(allow_none=True, load_default=None)  # the person who adopted (for an organisation too)
+    adopter_name = fields.String(allow_none=True, load_default=None)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    organisation_name = fields.String(allow_none=True, load_default=None)
+    points = fields.Integer(allow_none=True, load_default=None)  # wish_confirmed: what the adopter earned
+    note = fields.String(allow_none=True, load_default=None)
+    flag_days = fields.Integer(allow_none=True, load_default=None)  # wish_flagged: open this many days
+
+
+class OrganisationRegisteredData(Schema):
+    """An organisation (驻区单位, a company) registered with a community, or changed: its members now."""
+    organisation_id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    community = fields.String(required=True)
+    members = fields.List(fields.String(), required=True)
+
+
+WISH_EVENTS = ("wish_posted", "wish_adopted", "wish_fulfilled", "wish_confirmed", "wish_withdrawn",
+               "wish_expired", "wish_flagged")
+
+class CareLevelChangedData(Schema):
+    """A household's care level (红橙绿) changed; why stays with the grid service, which owns it."""
+    household_id = fields.String(required=True)
+    building_id = fields.String(required=True)
+    path = fields.List(fields.String(), required=True)
+    from_level = fields.String(required=True, allow_none=True, validate=validate.OneOf(["green", "orange", "red"]))
+    to_level = fields.String(required=True, validate=validate.OneOf(["green", "orange", "red"]))
+
+
 PETITION_EVENTS = (
     "petition_submitted", "petition_claimed", "petition_escalated",
     "petition_dispatched", "petition_accepted", "petition_returned",
@@ -174,6 +240,7 @@ CATALOGUE = {
     "petition_merged": ("petitions", 1, PetitionMergedData),
     "follow_up_opened": ("petitions", 1, FollowUpData),
     "follow_up_recorded": ("petitions", 1, FollowUpData),
+    **{name: ("petitions", 1, ProjectEventData) for name in PROJECT_EVENTS},
     "points_awarded": ("points", 1, PointsAwardedData),
     "activity_cancelled": ("points", 1, ActivityCancelledData),
     "claim_approved": ("points", 1, ClaimDecidedData),
@@ -183,13 +250,17 @@ CATALOGUE = {
     "order_cancelled": ("points", 1, OrderData),
     "member_assigned": ("grid", 1, MemberAssignedData),
     "department_registered": ("grid", 1, DepartmentRegisteredData),
+    "care_level_changed": ("grid", 1, CareLevelChangedData),
     "claim_submitted": ("points", 1, ClaimSubmittedData),
     "notification_delivered": ("notify", 1, NotificationOutcomeData),
     "notification_failed": ("notify", 1, NotificationOutcomeData),
     "broadcast_sent": ("notify", 1, BroadcastSentData),
+    **{name: ("points", 1, WishEventData) for name in WISH_EVENTS},
+    "organisation_registered": ("grid", 1, OrganisationRegisteredData),
 }
 
 _envelope = EnvelopeSchema()
+_tolerant_envelope = EnvelopeSchema(unknown=EXCLUDE)
 
 
 def utcnow():
@@ -200,17 +271,22 @@ def isoformat(moment):
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def validate_event(payload):
-    """Raise ``Invalid`` unless ``payload`` is a well-formed envelope of a known type."""
+def validate_event(payload, tolerant=False):
+    """Raise ``Invalid`` unless ``payload`` is a well-formed envelope of a known type.
+
+    A consumer passes ``tolerant``: fields it does not know yet are ignored, so a producer upgraded
+    first (a new optional field in the envelope or the data) is not parked by consumers still on the
+    old code during a rolling upgrade. Producers stay strict, so a misspelt field never leaves."""
     if not isinstance(payload, dict):
         raise Invalid("event is not an object", {"_schema": ["not an object"]})
-    errors = _envelope.validate(payload)
+    unknown = EXCLUDE if tolerant else RAISE
+    errors = (_tolerant_envelope if tolerant else _envelope).validate(payload)
     if not errors:
         entry = CATALOGUE.get(payload["type"])
         if entry is None:
             errors = {"type": [f"unknown event type {payload['type']!r}"]}
         else:
-            data_errors = entry[2]().validate(payload["data"])
+            data_errors = entry[2](unknown=unknown).validate(payload["data"])
             if data_errors:
                 errors = {"data": data_errors}
     if errors:
@@ -218,12 +294,14 @@ def validate_event(payload):
     return payload
 
 
-def make_event(type_, district, actor, data, event_id=None, occurred_at=None):
+def make_event(type_, district, actor, data, event_id=None, occurred_at=None, correlation_id=None):
     """Build and validate one envelope.
 
     ``event_id`` may be given when a consumer derives an event from another:
     a deterministic id (uuid5 of the cause) lets the next consumer recognise a
-    redelivery of the cause as the same fact.
+    redelivery of the cause as the same fact. ``correlation_id`` defaults to the
+    current request's: stored with the event (an outbox keeps it), so whoever
+    publishes it later and whoever handles it log under the request's id.
     """
     source, version, _ = CATALOGUE[type_]
     payload = {
@@ -235,6 +313,9 @@ def make_event(type_, district, actor, data, event_id=None, occurred_at=None):
         "actor": {"id": actor["id"], "role": actor["role"]},
         "data": data,
     }
+    correlation_id = correlation.clean(correlation_id) or correlation.current()
+    if correlation_id:
+        payload["correlation_id"] = correlation_id
     return validate_event(payload)
 
 

@@ -81,12 +81,26 @@ class MovableClock:
         self.path.write_text(str(self.offset))
 
 
+SERVICE_NAMES = ("grid", "petitions", "points", "notify")
+
+
+def metrics_port_env(ports):
+    """What tells the launcher each service's metrics port (civicgrid/launcher.py)."""
+    return {f"CIVICGRID_{name.upper()}_METRICS_PORT": str(port) for name, port in ports.items()}
+
+
 class Platform:
+    """Every process logs JSON lines to ``log_path`` (each names its ``service``); the gateway's
+    metrics are at ``url + "/metrics"``, each service's at ``metrics_urls[name]``: free ports,
+    so several platforms run on one machine side by side."""
+
     def __init__(self, amqp_uri, port=None, log_path=None, env=None):
         self.amqp_uri = amqp_uri
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.metrics_ports = {name: free_port() for name in SERVICE_NAMES}
+        self.metrics_urls = {name: f"http://127.0.0.1:{port}/metrics" for name, port in self.metrics_ports.items()}
         self.extra_env = env or {}
         self.process = None
 
@@ -96,7 +110,8 @@ class Platform:
         "SIGNIN_PER_ADDRESS", "SIGNIN_PER_USER", "REDEEM_PER_ADDRESS", "REDEEM_PER_USER")}
 
     def start(self, timeout=60):
-        env = dict(os.environ, AMQP_URI=self.amqp_uri, PYTHONPATH=ROOT, **{**self.LOCAL_LIMITS, **self.extra_env})
+        env = dict(os.environ, AMQP_URI=self.amqp_uri, PYTHONPATH=ROOT,
+                   **{**self.LOCAL_LIMITS, **metrics_port_env(self.metrics_ports), **self.extra_env})
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "civicgrid.launcher", "--port", str(self.port)],
@@ -168,6 +183,8 @@ class Processes:
         self.workers, self.threads = workers, threads
         base = dict(os.environ, **{**Platform.LOCAL_LIMITS, **(env or {})})
         self.env = launcher.environment(amqp_uri, base)
+        self.metrics_ports = {name: free_port() for name in SERVICE_NAMES}
+        self.metrics_urls = {name: f"http://127.0.0.1:{port}/metrics" for name, port in self.metrics_ports.items()}
         self.procs = {}
         self.starts = {name: 0 for name in self.NAMES}
 
@@ -189,7 +206,8 @@ class Processes:
         path = self.log_path(name)
         log = open(path, "ab") if path else subprocess.DEVNULL
         try:
-            self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env, stdout=log,
+            env = self._launcher.child_environment(name, self.env, self.metrics_ports)
+            self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=env, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             if path:

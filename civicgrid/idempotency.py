@@ -35,7 +35,7 @@ def idempotent(method):
     """
     @functools.wraps(method)
     def wrapper(self, payload):
-        event = validate_event(payload)
+        event = validate_event(payload, tolerant=True)
         consumer = f"{self.name}.{method.__name__}"
         if already_processed(self.db, consumer, event["event_id"]):
             log.info("%s: %s %s already processed", consumer, event["type"], event["event_id"])

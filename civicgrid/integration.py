@@ -56,6 +56,14 @@ def department_of(event):
     return data.get("department_id")
 
 
+def outgoing(event):
+    """The department's copy of an event and its message properties: the correlation id goes as
+    the AMQP ``correlation_id`` property (quote it to the platform's operators), not in the body,
+    which stays the envelope departments know; nothing else of the platform's context goes."""
+    body = {k: v for k, v in event.items() if k != "correlation_id"}
+    return body, ({"correlation_id": event["correlation_id"]} if event.get("correlation_id") else {})
+
+
 def integration_key(event):
     department = department_of(event)
     if not department:

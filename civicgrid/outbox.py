@@ -4,7 +4,10 @@ A state change and the events it causes are written by one ``update_one``;
 ``publish_pending`` then dispatches them and pulls each one it has sent. A
 crash in between leaves them in the document, and the service's relay timer
 sends them later. Consumers are idempotent, so a second send is harmless.
+Each event is published under the correlation id it was stored with, so the
+relay's lines log under the request that caused it, whichever worker relays.
 """
+from . import correlation
 
 
 def publish_pending(collection, dispatch, query=None, limit=200):
@@ -14,7 +17,8 @@ def publish_pending(collection, dispatch, query=None, limit=200):
     sent = 0
     for doc in collection.find(selector, {"outbox": 1}).limit(limit):
         for event in doc["outbox"]:
-            dispatch(event["type"], event)
+            with correlation.bound(event.get(correlation.CONTEXT_KEY)):
+                dispatch(event["type"], event)
             collection.update_one(
                 {"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": event["event_id"]}}})
             sent += 1

@@ -1,15 +1,14 @@
 """The gateway's Flask app factory: ``create_app(config)``."""
 import atexit
-import logging
 
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 
 from civicgrid import config as settings
-from civicgrid import idempotency_keys
+from civicgrid import idempotency_keys, logs
 
-from . import console, errors, limits
+from . import console, errors, limits, observability
 from .blueprints import ALL, HEALTH
 from .open311 import bp as OPEN311
 from .rpc import RpcPool
@@ -60,12 +59,13 @@ def _document_idempotency_key(api):
 
 
 def create_app(config=None):
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s")
+    logs.configure("gateway")   # JSON lines; under gunicorn its logconfig_dict did it already
     app = Flask(__name__)
     app.config.update(defaults())
     app.config.update(config or {})
     app.config.setdefault("ADMIN_CREDENTIALS", settings.admin_credentials())
     app.json.ensure_ascii = False
+    observability.init(app)   # first: it times every request and gives each its correlation id
 
     rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"])
     health_rpc = RpcPool(app.config["AMQP_URI"], 3)

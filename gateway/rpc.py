@@ -2,8 +2,8 @@
 
 A standalone proxy owns a connection and a reply queue and is not
 thread-safe, so each gunicorn thread keeps its own for its lifetime instead
-of paying a new connection per request. The caller's JWT rides in the
-proxy's context data for exactly one call.
+of paying a new connection per request. The caller's JWT and the request's
+correlation id ride in the proxy's context data for exactly one call.
 """
 import logging
 import threading
@@ -11,7 +11,7 @@ import threading
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from civicgrid import audit, idempotency_keys
+from civicgrid import audit, correlation, idempotency_keys
 from civicgrid.auth import CONTEXT_KEY
 from civicgrid.errors import CivicGridError
 
@@ -71,6 +71,9 @@ class RpcPool:
                 standalone._worker_ctx.data[idempotency_keys.CONTEXT_KEY] = idempotency_key
             if origin:
                 standalone._worker_ctx.data[audit.CONTEXT_KEY] = origin
+            cid = correlation.current()
+            if cid:
+                standalone._worker_ctx.data[correlation.CONTEXT_KEY] = cid
             return getattr(getattr(cluster, service), method)(*args, **kwargs)
         except CivicGridError:
             raise

@@ -21,6 +21,7 @@ class MeSchema(Schema):
     department = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
     community = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
 
 
 class ImportSchema(Schema):
@@ -34,6 +35,12 @@ class ImportSchema(Schema):
     categories = fields.List(fields.Dict(), load_default=list,
                              metadata={"description": '[{"category","name","description","department_id","kind",'
                                                       '"fields":[{"code","name","type","required","choices"}]}]'})
+    organisations = fields.List(fields.Dict(), load_default=list,
+                                metadata={"description": '[{"id","name","kind":"unit"|"company","community",'
+                                                         '"members":[username,...]}] (驻区单位, companies)'})
+    households = fields.List(fields.Dict(), load_default=list, metadata={
+        "description": '[{"id","building_id","name","address","members":[{"name","relation","phone","user_id"}],'
+                       '"care_level":"green"|"orange"|"red","care_reason"}]: reason required for orange and red'})
 
 
 class ImportResultSchema(Schema):
@@ -41,3 +48,5 @@ class ImportResultSchema(Schema):
     departments = fields.Integer()
     users = fields.Integer()
     categories = fields.Integer()
+    organisations = fields.Integer()
+    households = fields.Integer()

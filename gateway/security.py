@@ -3,7 +3,7 @@ import functools
 
 from flask import g, request
 
-from civicgrid import idempotency_keys
+from civicgrid import correlation, idempotency_keys
 from civicgrid.auth import decode_token
 from civicgrid.errors import Unauthorized
 
@@ -35,7 +35,7 @@ def call(service, method, *args, **kwargs):
 
 def origin():
     """Where the request came from, for the services' audit trail: the address the gateway sees, the
-    user agent, and the client's X-Request-ID if it sent one."""
+    user agent, and the request's correlation id (the client's X-Request-ID if it sent a usable one)."""
     return {"channel": "http", "ip": request.remote_addr,
             "user_agent": (request.headers.get("User-Agent") or "")[:200],
-            "request_id": request.headers.get("X-Request-ID", "")[:100] or None}
+            "request_id": correlation.current() or request.headers.get(correlation.HEADER, "")[:100] or None}

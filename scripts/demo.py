@@ -94,6 +94,10 @@ def main():
         # The points supermarket (积分超市): an activity, a good deed, the shop, the reports.
         from demo_supermarket import run as supermarket
         supermarket(url)
+        from demo_projects import run as projects  # 微项目: recurring petitions become one project
+        projects(url)
+        from demo_wishes import run as wishes  # 微心愿: wished, adopted, fulfilled, confirmed
+        wishes(url)
 
 
 if __name__ == "__main__":

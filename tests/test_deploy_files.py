@@ -377,6 +377,23 @@ def test_k8s_deployment_probes_resources_and_connection_uris(target, name):
 
 
 @pytest.mark.parametrize("target", OVERLAYS)
+@pytest.mark.parametrize("name", PLATFORM)
+def test_k8s_every_pod_is_scraped_where_it_serves_metrics(target, name):
+    from civicgrid.launcher import METRICS_PORTS
+    template = named(target, "Deployment", name)["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    (container,) = template["spec"]["containers"]
+    ports = {p["containerPort"] for p in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) in ports
+    if name != "gateway":
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert int(env["CIVICGRID_METRICS_PORT"]) == int(annotations["prometheus.io/port"]) == METRICS_PORTS[name]
+    else:
+        assert "python:gateway.gunicorn_conf" in container["command"]
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
 def test_k8s_autoscalers_for_gateway_and_petitions(target):
     hpas = {d["metadata"]["name"]: d for d in docs_of(target, "HorizontalPodAutoscaler")}
     assert set(hpas) == {"gateway", "petitions"}

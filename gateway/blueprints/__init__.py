@@ -18,4 +18,13 @@ ALL = ALL + (operator.blp,)
 from . import audit  # noqa: E402
 
 ALL = ALL + (audit.blp,)
+from . import organisations, wishes  # noqa: E402
+
+ALL = ALL + (wishes.blp, wishes.communities, wishes.districts, organisations.blp)
+from . import households  # noqa: E402
+
+ALL = ALL + (households.blp, households.settings)
 HEALTH = health.bp
+from . import projects  # noqa: E402
+
+ALL = ALL + (projects.blp,)

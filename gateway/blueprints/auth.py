@@ -38,7 +38,8 @@ def token(credentials):
             raise Unauthorized("wrong username or password")
     access_token, ttl = kit.issue_token(
         claims["user_id"], claims["district"], claims["roles"], scope=claims.get("scope"),
-        department=claims.get("department"), name=claims.get("name"), community=claims.get("community"))
+        department=claims.get("department"), name=claims.get("name"), community=claims.get("community"),
+        organisation=claims.get("organisation"))
     return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
 
 
@@ -50,4 +51,5 @@ def me():
     """Who the bearer token says I am."""
     a = g.auth
     return {"user_id": a.user_id, "district": a.district, "roles": list(a.roles),
-            "scope": a.scope, "department": a.department, "name": a.name, "community": a.community}
+            "scope": a.scope, "department": a.department, "name": a.name, "community": a.community,
+            "organisation": a.organisation}

@@ -1,4 +1,5 @@
 """The grid service's indexes, created by ``Store`` when the service starts."""
+from . import households
 
 
 def create_indexes(db):
@@ -12,3 +13,6 @@ def create_indexes(db):
     db.categories.create_index([("district", 1), ("category", 1)], unique=True)
     db.api_keys.create_index("key_hash", unique=True)
     db.api_keys.create_index([("district", 1), ("id", 1)], unique=True)
+    db.organisations.create_index([("district", 1), ("id", 1)], unique=True)
+    db.users.create_index([("district", 1), ("organisation", 1)])
+    households.create_indexes(db)

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from civicgrid.events import make_event, utcnow
 
-from . import importer
+from . import importer, organisations
 from .schemas import (CategoryIn, CategoryOut, ClaimsOut, DepartmentOut, DistrictIn, DistrictOut, LocationOut,
                       NodeOut, PartyMemberOut, ResponsibleOut, flatten)
 
@@ -70,13 +70,14 @@ def _require_district_admin(auth, code, what):
         raise Forbidden(f"only the platform administrator or this district's administrator may {what}")
 
 
-def import_district(db, auth, code, document):
+def import_district(db, auth, code, document, now=None):
     """Returns ``(counts, events)``; the caller publishes the events once the write stands."""
     _require_district_admin(auth, code, "import")
     _district(db, code)
     plan = importer.plan(db, code, document)
-    importer.apply(db, code, plan)
-    return plan.counts(), importer.events(code, auth, plan)
+    importer.apply(db, code, plan, now, {"id": auth.user_id, "name": auth.name, "role": auth.as_actor()["role"]})
+    return plan.counts(), (importer.events(code, auth, plan)
+                           + organisations.import_events(db, code, auth, plan.organisations, plan.changed_members))
 
 
 # -- people ------------------------------------------------------------------
@@ -104,10 +105,11 @@ def _own_community(db, user):
 
 
 def _effective_community(db, user):
-    """A party member answers in the community they registered with; anyone else in their own."""
+    """A party member answers in the community they registered with; anyone else in their own, and
+    an organisation's member who lives nowhere in the district in their organisation's."""
     if "party_member" in (user.get("roles") or ()) and user.get("party_community"):
         return user["party_community"]
-    return _own_community(db, user)
+    return _own_community(db, user) or user.get("organisation_community")
 
 
 def authenticate(db, username, password):

@@ -9,6 +9,9 @@ Categories come two ways: a department's own ``categories`` list (a basic
 category: its code as name, kind issue, no fields) and the top-level
 ``categories`` section of full definitions (Open311-style service definitions).
 A category in both must name the same department.
+
+Households (the ``households`` section) are checked and written by household_import.py,
+after everything else they may refer to: buildings and users.
 """
 from dataclasses import dataclass, field
 
@@ -20,6 +23,7 @@ from civicgrid.auth import ROLES
 from civicgrid.errors import Conflict, Invalid
 from civicgrid.events import make_event, utcnow
 
+from . import household_import, organisations
 from .schemas import CategoryIn, DepartmentIn, NodeIn, UserIn
 
 DISTRICT = "district"
@@ -46,7 +50,7 @@ SCOPE_KINDS = {
     "district_admin": (DISTRICT,),
 }
 
-SECTIONS = ("nodes", "departments", "users", "categories")
+SECTIONS = ("nodes", "departments", "users", "categories", "organisations", "households")
 
 
 def _either(kinds):
@@ -85,10 +89,19 @@ class Plan:
     # named only in a department's list, whose stored definition the import leaves alone
     categories: list = field(default_factory=list)
     users: list = field(default_factory=list)
+    # registered organisations (驻区单位, companies: organisations.py) and, once applied, the users they changed
+    organisations: list = field(default_factory=list)
+    changed_members: list = field(default_factory=list)
+    # households with their building's path (household_import.py)
+    households: list = field(default_factory=list)
 
     def counts(self):
-        return {"nodes": len(self.nodes), "departments": len(self.departments),
-                "users": len(self.users), "categories": len(self.categories)}
+        counts = {"nodes": len(self.nodes), "departments": len(self.departments),
+                  "users": len(self.users), "categories": len(self.categories),
+                  "households": len(self.households)}
+        if self.organisations:
+            counts["organisations"] = len(self.organisations)
+        return counts
 
 
 def _load(schema, raw, key, problems):
@@ -106,7 +119,7 @@ def _load(schema, raw, key, problems):
 
 def _sections(document, problems):
     if not isinstance(document, dict):
-        problems.add("document", "must be an object with nodes, departments, users and categories")
+        problems.add("document", "must be an object with nodes, departments, users, categories and households")
         return {name: [] for name in SECTIONS}
     for name in document:
         if name not in SECTIONS:
@@ -132,6 +145,7 @@ class _Importer:
     def __init__(self, db, code, sections, problems):
         self.db, self.code, self.sections, self.problems = db, code, sections, problems
         wanted = _strings(sections["nodes"], "id", "parent") | _strings(sections["users"], "scope")
+        wanted |= _strings(sections["households"], "building_id")
         self.stored_nodes = {n["id"]: n for n in db.nodes.find(
             {"district": code, "id": {"$in": sorted(wanted)}})}
         self.stored_departments = {d["id"] for d in db.departments.find({"district": code}, {"id": 1})}
@@ -139,7 +153,8 @@ class _Importer:
                                   for c in db.categories.find({"district": code})}
         names = _strings(sections["users"], "username")
         self.stored_users = {u["username"]: u for u in db.users.find(
-            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1, "party_community": 1})}
+            {"username": {"$in": sorted(names)}}, {"username": 1, "district": 1, "party_community": 1,
+                                                        "organisation": 1})}
         self.nodes = {}         # id -> (index, loaded entry or None when broken)
         self.departments = {}   # id -> (index, loaded entry or None when broken)
         self.defined = {}       # category -> (index, loaded definition or None when broken)
@@ -313,6 +328,8 @@ class _Importer:
                 # does not know of it, and importing it again must not undo it.
                 if stored.get("party_community") and "party_member" not in roles:
                     roles = roles + ["party_member"]
+                if stored.get("organisation") and organisations.ROLE not in roles:
+                    roles = roles + [organisations.ROLE]
                 self.users.append({**entry, "roles": roles, "scope": scope})
 
     def _check_scope(self, key, roles, entry):
@@ -364,19 +381,43 @@ class _Importer:
             path = paths.get(user["scope"], [])
             user["community"] = next((n for n in reversed(path) if types.get(n) == "community"), None)
 
+    def building_path(self, building_id, memo):
+        if building_id in self.nodes:
+            return self._path(building_id, memo)
+        return list(self.stored_nodes[building_id]["path"])
+
     def plan(self):
         self.check_nodes()
         self.load_categories()
         self.check_departments()
         self.check_categories()
         self.check_users()
+        planned_organisations = self.check_organisations()
+        households = household_import.check(self, _load, self.problems, BROKEN)
         self.problems.raise_any()
         memo = {}
         nodes = [{**entry, "path": self._path(node_id, memo)} for node_id, (_, entry) in self.nodes.items()]
         departments = [entry for _, entry in self.departments.values()]
         categories = self.planned_categories(departments)
         self.communities(memo)
-        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users)
+        households = [{**h, "path": self.building_path(h["building_id"], memo)} for h in households]
+        return Plan(sorted(nodes, key=lambda n: len(n["path"])), departments, categories, self.users,
+                    organisations=planned_organisations, households=households)
+
+    def check_organisations(self):
+        listed = {u["username"] for u in self.users}
+        names = sorted({m for o in self.sections["organisations"] if isinstance(o, dict)
+                        for m in (o.get("members") if isinstance(o.get("members"), list) else [])
+                        if isinstance(m, str)} - listed)
+        stored = {u["username"] for u in self.db.users.find({"district": self.code, "username": {"$in": names}},
+                                                             {"username": 1})}
+        planned = organisations.check_import(self.sections["organisations"], self.problems, self.kind_of,
+                                             lambda name: name in listed or name in stored)
+        members = {m for o in planned for m in o["members"]}
+        for user in self.users:
+            if user["username"] in members and organisations.ROLE not in user["roles"]:
+                user["roles"] = user["roles"] + [organisations.ROLE]
+        return planned
 
 
 def plan(db, code, document):
@@ -386,8 +427,10 @@ def plan(db, code, document):
     return _Importer(db, code, sections, problems).plan()
 
 
-def apply(db, code, plan, now=None):
-    """Write a checked plan. Upserts throughout, so running it twice changes nothing more."""
+def apply(db, code, plan, now=None, actor=None):
+    """Write a checked plan. Upserts throughout, so running it twice changes nothing more.
+
+    ``actor`` ({id, name, role}) is who imported: the first entry of each new household's care history."""
     now = now or utcnow()
     # Hashing is the slow part: done before the first write keeps the writing window short.
     hashes = {u["username"]: generate_password_hash(u["password"]) for u in plan.users}
@@ -431,6 +474,8 @@ def apply(db, code, plan, now=None):
             raise Conflict(f"username {user['username']!r} was taken by another district during "
                            "this import; remove it and import again",
                            {"username": user["username"]})
+    plan.changed_members = organisations.apply_import(db, code, plan.organisations, now)
+    household_import.apply(db, code, plan.households, now, actor or {"id": None, "name": None, "role": "import"})
 
 
 def basic_definition(category):

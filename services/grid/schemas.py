@@ -228,6 +228,8 @@ class ClaimsOut(Schema):
     name = fields.String()
     # a party member's community is the one they registered with (党员报到)
     community = fields.String(allow_none=True)
+    # the organisation (驻区单位 / company) an organisation_member acts for
+    organisation = fields.String(allow_none=True)
 
 
 class LocationOut(Schema):

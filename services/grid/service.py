@@ -2,16 +2,27 @@
 
 Every method delegates to domain.py, which checks who is asking.
 """
+import logging
+
 from nameko.events import EventDispatcher
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
 from civicgrid import audit
 from civicgrid.audit import audited
 from civicgrid.auth import Auth
+from civicgrid.clock import Clock
+from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
+from civicgrid.outbox import publish_pending
+from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
-from . import apikeys, domain, signin
+from . import apikeys, domain, households, organisations, signin
 from .dependencies import create_indexes
+
+log = logging.getLogger(__name__)
 
 
 class GridService:
@@ -20,6 +31,12 @@ class GridService:
     db = Store(indexes=create_indexes)
     auth = Auth()
     dispatch = EventDispatcher()
+    clock = Clock()
+    idempotency_key = IdempotencyKey()
+    # a petition filed during a visit (代办) goes through the petitions service's own command
+    petitions = RpcProxy("petitions")
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=("households",))
 
     @rpc
     def ping(self):
@@ -41,7 +58,7 @@ class GridService:
     @rpc
     @audited
     def import_district(self, code, document):
-        counts, events = domain.import_district(self.db, self.auth, code, document)
+        counts, events = domain.import_district(self.db, self.auth, code, document, self.clock())
         # Published after the write: a crash in between is repaired by importing again,
         # which rewrites nothing new and re-sends every event (consumers are idempotent).
         for event in events:
@@ -63,6 +80,35 @@ class GridService:
     @rpc
     def party_members(self, district, community):
         return domain.party_members(self.db, self.auth, district, community)
+
+    # -- organisations registered with a community (驻区单位, companies: organisations.py) --
+
+    @rpc
+    @audited
+    def register_organisation(self, district, payload):
+        org, events = organisations.register(self.db, self.auth, district, payload)
+        self._publish(events)
+        return org
+
+    @rpc
+    @audited
+    def update_organisation(self, district, organisation_id, payload):
+        org, events = organisations.update(self.db, self.auth, district, organisation_id, payload)
+        self._publish(events)
+        return org
+
+    @rpc
+    def get_organisation(self, district, organisation_id):
+        return organisations.get(self.db, self.auth, district, organisation_id)
+
+    @rpc
+    def list_organisations(self, district, query=None):
+        return organisations.list_(self.db, self.auth, district, query)
+
+    def _publish(self, events):
+        # after the write, as the import does: saving the same organisation again re-sends everything
+        for event in events:
+            self.dispatch(event["type"], event)
 
     @rpc
     def members_under(self, district, node_id, roles=None):
@@ -136,3 +182,56 @@ class GridService:
     @rpc
     def match_building(self, district, address_id=None, address=None, lat=None, lng=None):
         return apikeys.match_building(self.db, self.auth, district, address_id, address, lat, lng)
+
+    # -- households, care levels (红橙绿) and visits (households.py) --
+
+    @rpc
+    def list_households(self, district, query=None):
+        return households.list_households(self.db, self.auth, district, query or {}, self.clock())
+
+    @rpc
+    def get_household(self, district, household_id):
+        return households.get_household(self.db, self.auth, district, household_id, self.clock())
+
+    @rpc
+    @audited
+    def set_care_level(self, district, household_id, change):
+        household = households.set_care_level(self.db, self.auth, district, household_id, change, self.clock())
+        self._relay(household_id, district)
+        return household
+
+    @rpc
+    @once_per_key
+    @audited
+    def record_visit(self, district, household_id, visit):
+        return households.record_visit(self.db, self.auth, district, household_id, visit, self.clock(),
+                                       file_petition=self.petitions.submit_for_household)
+
+    @rpc
+    def list_visits(self, district, household_id, query=None):
+        return households.list_visits(self.db, self.auth, district, household_id, query or {})
+
+    @rpc
+    def get_care_settings(self, district):
+        return households.get_care_settings(self.db, self.auth, district)
+
+    @rpc
+    @audited
+    def set_care_settings(self, district, changes):
+        return households.set_care_settings(self.db, self.auth, district, changes, self.clock())
+
+    @rpc
+    def overdue_visits(self, district):
+        return households.overdue_visits(self.db, self.auth, district, self.clock())
+
+    @timer(interval=2)
+    def relay_outbox(self):
+        """Sends what an earlier write could not (a crash or a broker outage in between)."""
+        publish_pending(self.db.households, self.dispatch)
+
+    def _relay(self, household_id, district):
+        try:
+            publish_pending(self.db.households, self.dispatch, {"district": district, "id": household_id})
+        except Exception:
+            # The write stands; the relay timer publishes it once the broker answers.
+            log.exception("publishing household %s/%s deferred to the relay", district, household_id)

@@ -152,8 +152,11 @@ def fan_out(db, clock, budget_seconds=5.0):
     return written
 
 
+PENDING_ANNOUNCEMENT = {"announce": "broadcast_sent"}
+
+
 def pending_announcements(db, limit=20):
-    return list(db.broadcasts.find({"announce": "broadcast_sent"}).limit(limit))
+    return list(db.broadcasts.find(PENDING_ANNOUNCEMENT).limit(limit))
 
 
 def announced(db, doc):

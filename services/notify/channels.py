@@ -19,6 +19,8 @@ import uuid
 
 import eventlet
 
+from civicgrid import correlation
+
 from . import options, signing
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ class WebhookChannel(Channel):
             raise DeliveryError(f"webhook URL {problem}", retryable=False)
         body = self.body(delivery)
         headers = signing.headers(target["secret"], body, delivery["_id"], delivery["type"])
+        if delivery.get("correlation_id"):   # the request that caused it, for the receiver's own logs
+            headers[correlation.HEADER] = delivery["correlation_id"]
         timeout = options.webhook_timeout()
         try:
             # connect and read limits, and one for the whole exchange (a receiver trickling bytes)

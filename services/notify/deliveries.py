@@ -28,6 +28,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError
 
+from civicgrid import correlation
 from civicgrid.errors import Conflict, Forbidden, NotFound
 from civicgrid.events import isoformat
 from civicgrid.validation import load
@@ -57,6 +58,8 @@ def new(*, district, event_id, type_, channel, recipient, payload, now, due=None
         "status": "pending", "attempts": 0, "max_attempts": options.max_attempts(), "claims": 0,
         "attempt_log": [], "next_attempt_at": due, "delayed_until": due if due > now else None,
         "created_at": now, "sent_at": None, "failed_at": None, "last_error": None, "announce": None,
+        # the request that caused it: its attempts, much later and on a timer, log under it
+        "correlation_id": correlation.current(),
     }
 
 
@@ -137,6 +140,11 @@ def target_of(db, doc):
 
 def attempt(db, channels, doc, clock):
     """Send one claimed delivery and record what happened. Never raises."""
+    with correlation.bound(doc.get("correlation_id")):
+        _attempt(db, channels, doc, clock)
+
+
+def _attempt(db, channels, doc, clock):
     started = clock()
     try:
         channel = channels[doc["channel"]]
@@ -199,9 +207,11 @@ class Courier(DependencyProvider):
 
 # -- announcing outcomes (an outbox in each delivery) --------------------------
 
+ANNOUNCED = ("notification_delivered", "notification_failed")
+
+
 def pending_announcements(db, limit=100):
-    return list(db.deliveries.find({"announce": {"$in": ["notification_delivered", "notification_failed"]}})
-                .limit(limit))
+    return list(db.deliveries.find({"announce": {"$in": list(ANNOUNCED)}}).limit(limit))
 
 
 def announcement(doc):

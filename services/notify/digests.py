@@ -22,6 +22,11 @@ open follow-ups and claims to approve in their community; for department staff t
 waiting to be accepted; and for everyone the overdue ones the overdue rules send them.
 The people come from the (cached) grid directory, as for any notice. Nobody with
 nothing waiting gets a digest.
+
+Household visits (入户走访) are the grid's to know: a visit falls due by the passing of
+time, not by an event, so the digest asks the grid once per district and run
+(``overdue_visits``, as notify's system identity) how many households each grid worker
+and community staff member should have visited by now, and the first few of them.
 """
 import logging
 import uuid
@@ -30,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
+from civicgrid.errors import NotFound
 from civicgrid.events import PETITION_EVENTS
 from civicgrid.idempotency import insert_once
 
@@ -38,7 +44,7 @@ from . import deliveries, district_settings, preferences, rules, templates
 log = logging.getLogger(__name__)
 
 OPEN = ("submitted", "in_progress", "escalated", "dispatched")
-KINDS = ("overdue", "unclaimed", "follow_ups", "claims")
+KINDS = ("overdue", "unclaimed", "follow_ups", "claims", "visits")
 RUN_LEASE = timedelta(minutes=10)
 _PETITION_TYPES = frozenset(PETITION_EVENTS)
 FOLLOW_UP_TYPES = ("follow_up_opened", "follow_up_recorded")
@@ -100,9 +106,17 @@ def _as_event(district, view, type_="petition_submitted", **extra):
     return {"type": type_, "district": district, "actor": {"id": "system", "role": "system"}, "data": data}
 
 
+class Buckets(defaultdict):
+    """{user: {kind: [items]}}, and ``visit_totals``: {user: overdue households}, of which ``visits`` lists the first few."""
+
+    def __init__(self):
+        super().__init__(lambda: {k: [] for k in KINDS})
+        self.visit_totals = {}
+
+
 def build(db, directory, district):
     """{user: {kind: [items]}} of what waits for each staff member of a district."""
-    buckets = defaultdict(lambda: {k: [] for k in KINDS})
+    buckets = Buckets()
 
     def add(users, kind, item):
         for user in users:
@@ -133,7 +147,14 @@ def build(db, directory, district):
             log.warning("claims of %s/%s: %s", district, c["community"], err)
             staff = []
         add(staff, "claims", {"claim_id": c["claim_id"], "title": c["title"]})
-    return dict(buckets)
+    try:
+        visits = directory.overdue_visits(district)
+    except NotFound:  # a district the grid no longer knows
+        visits = {"by_user": {}}
+    for user, mine in visits["by_user"].items():
+        buckets[user]["visits"] = list(mine["items"])
+        buckets.visit_totals[user] = mine["count"]
+    return buckets
 
 
 def digest_event_id(district, date):
@@ -152,9 +173,12 @@ def write(db, district, date, buckets, now, settings):
         pref = prefs[user]
         locale = pref.get("locale") or settings["locale"]
         counts = {k: len(v) for k, v in waiting.items()}
-        titles = list(dict.fromkeys(i["title"] for k in KINDS for i in waiting[k]))
+        counts["visits"] = getattr(buckets, "visit_totals", {}).get(user, counts.get("visits", 0))
+        titles = list(dict.fromkeys(i["title"] for k in KINDS if k != "visits" for i in waiting[k]))
         values = {"date": date, **counts, "total": sum(counts.values()),
-                  "items_text": templates.items_text(titles[:3], len(titles), locale)}
+                  "items_text": templates.items_text(titles[:3], len(titles), locale),
+                  "visits_text": templates.visits_text([i["name"] for i in waiting.get("visits", [])[:3]],
+                                                       counts["visits"], locale)}
         title, body = templates.render("digest", "staff", values, locale, own.get(("staff", locale)), {"tz": tz})
         doc = notice(event_id=event_id, district=district, user=user, type_="digest", category="digest",
                      title=title, body=body, locale=locale, now=now,

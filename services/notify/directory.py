@@ -91,3 +91,7 @@ class Directory:
 
     def user_profile(self, district, user_id):
         return self.proxy.user_profile(district, user_id)
+
+    # not cached: the morning digest asks once per district and day
+    def overdue_visits(self, district):
+        return self.proxy.overdue_visits(district)

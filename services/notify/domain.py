@@ -88,7 +88,8 @@ def notify(db, directory, event, now=None):
         locale = pref.get("locale") or settings["locale"]
         title, body = templates.render(type_, rule.audience, data, locale, own.get((rule.audience, locale)), context)
         doc = notice(event_id=event_id, district=district, user=user, type_=type_, category=rule.category,
-                     title=title, body=body, locale=locale, now=now, petition_id=data.get("petition_id"))
+                     title=title, body=body, locale=locale, now=now, petition_id=data.get("petition_id"),
+                     data={"wish_id": data["wish_id"]} if data.get("wish_id") else None)  # the console links it
         written += insert_once(db.notifications, doc)
         queued += push_deliveries(pref, district=district, event_id=event_id, type_=type_, category=rule.category,
                                   user=user, title=title, body=body, locale=locale, now=now, tz=tz, nid=doc["_id"])

@@ -18,13 +18,13 @@ from civicgrid.events import utcnow
 from . import district_settings, templates
 
 CATEGORIES = ("progress", "task", "dispatch", "overdue", "feedback", "points", "activity", "claim", "shop",
-              "broadcast", "digest")
+              "broadcast", "digest", "wish")
 CATEGORY_TEXTS = {
     "progress": "my petitions' progress", "task": "new work for me (staff)",
     "dispatch": "petitions dispatched to my department (critical)", "overdue": "time limits passed (critical)",
     "feedback": "ratings of what I handled", "points": "points received", "activity": "volunteer activities",
     "claim": "my claims (自主申报)", "shop": "points-shop orders", "broadcast": "community notices (公示)",
-    "digest": "the morning digest (staff)",
+    "digest": "the morning digest (staff)", "wish": "micro-wishes (微心愿) I wished for or adopted",
 }
 CRITICAL = frozenset({"dispatch", "overdue"})
 CHANNELS = ("inbox", "sms", "wechat")  # a user's channels; webhooks belong to departments and districts

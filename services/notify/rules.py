@@ -125,6 +125,22 @@ SUBJECT = People("the user the event is about (data.user_id)", lambda e, d: [e["
 ATTENDEES = People("everyone signed up (data.attendees)", lambda e, d: list(e["data"].get("attendees") or []))
 
 
+def _wish_staff(event, directory):
+    try:
+        return directory.community_staff(event["district"], event["data"].get("community")) or []
+    except NotFound:
+        log.warning("no community %s in %s: staff not told of the wish", event["data"].get("community"),
+                    event["district"])
+        return []
+
+
+WISHER = People("the resident who made the wish (data.resident_id)", lambda e, d: [e["data"].get("resident_id")])
+ADOPTER = People("whoever adopted the wish (data.adopter_id)", lambda e, d: [e["data"].get("adopter_id")])
+WISH_STAFF = People("community staff of the wish's community", _wish_staff)
+FOR_ORGANISATION = When("for an organisation", lambda e: e["data"].get("adopter_kind") == "organisation")
+FOR_A_PERSON = When("for a person", lambda e: e["data"].get("adopter_kind") != "organisation")
+
+
 # -- the table -----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -191,6 +207,13 @@ RULES = (
     R("points_redeemed", ALWAYS, "resident", SUBJECT, "shop", "积分兑换，待领取"),
     R("order_picked_up", ALWAYS, "resident", SUBJECT, "shop", "兑换已领取"),
     R("order_cancelled", ALWAYS, "resident", SUBJECT, "shop", "兑换取消，积分退回"),
+    # micro-wishes (微心愿): residents wish, party members, volunteers and 驻区单位 adopt them
+    R("wish_adopted", ALWAYS, "resident", WISHER, "wish", "微心愿被认领，告知居民"),
+    R("wish_fulfilled", ALWAYS, "resident", WISHER, "wish", "心愿已圆，请居民确认"),
+    R("wish_confirmed", FOR_A_PERSON, "adopter", ADOPTER, "wish", "居民确认，认领人获得积分"),
+    R("wish_confirmed", FOR_ORGANISATION, "organisation", ADOPTER, "wish", "居民确认，积分记入单位账户"),
+    R("wish_expired", ALWAYS, "resident", WISHER, "wish", "心愿到期无人认领，告知居民"),
+    R("wish_flagged", ALWAYS, "community", WISH_STAFF, "task", "心愿久未认领，提醒社区工作人员"),
 )
 
 # Notices that come from no event of the bus, with their one audience each.

@@ -12,8 +12,10 @@ from civicgrid.clock import Clock
 from civicgrid.events import derived_event_id, make_event, source_of
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
+from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
 from . import broadcasts, deliveries, digests, domain, options, preferences, rules, webhooks
 from .dependencies import create_indexes
@@ -43,6 +45,10 @@ class NotifyService:
     dispatch = EventDispatcher()
     courier = deliveries.Courier()
     recipient_cache = RecipientCache()
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    # its outboxes: finished deliveries and sent broadcasts waiting to be announced
+    metrics = Metrics(outboxes=(("deliveries", {"announce": {"$in": list(deliveries.ANNOUNCED)}}),
+                                ("broadcasts", broadcasts.PENDING_ANNOUNCEMENT)))
 
     def directory(self):
         return Directory(self.grid, self.recipient_cache)
@@ -207,7 +213,8 @@ class NotifyService:
         # publishes again with the same (derived) event id, which consumers recognise
         for doc in deliveries.pending_announcements(self.db):
             event = make_event(doc["announce"], doc["district"], SYSTEM_ACTOR, deliveries.announcement(doc),
-                               event_id=derived_event_id(doc["_id"], doc["announce"]))
+                               event_id=derived_event_id(doc["_id"], doc["announce"]),
+                               correlation_id=doc.get("correlation_id"))
             self.dispatch(event["type"], event)
             deliveries.announced(self.db, doc)
         for doc in broadcasts.pending_announcements(self.db):

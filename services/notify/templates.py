@@ -82,11 +82,22 @@ ZH = {
     ("order_picked_up", "resident"): ("兑换已领取", "您兑换的「{item_name}」×{quantity}已领取"),
     ("order_cancelled", "resident"): (
         "兑换已取消", "您兑换的「{item_name}」×{quantity}已取消（{reason_text}），{points}积分已退回"),
+    ("wish_adopted", "resident"): ("心愿已被认领", "您的微心愿「{title}」已由{adopter_text}认领，请留意联系"),
+    ("wish_fulfilled", "resident"): (
+        "心愿已圆，请确认", "您的微心愿「{title}」已完成：{note}。如已收到，请在“微心愿”中确认"),
+    ("wish_confirmed", "adopter"): (
+        "心愿圆梦确认", "您认领的微心愿「{title}」已由居民确认，获得{points}积分，感谢您的爱心"),
+    ("wish_confirmed", "organisation"): (
+        "心愿圆梦确认", "贵单位认领的微心愿「{title}」已由居民确认，{points}积分已记入{organisation_name}账户"),
+    ("wish_expired", "resident"): (
+        "心愿到期未被认领", "您的微心愿「{title}」到期（{wanted_by}）仍无人认领，可联系社区工作人员重新发布"),
+    ("wish_flagged", "community"): (
+        "微心愿久未认领", "微心愿「{title}」已发布{flag_days}天仍无人认领，请联系党员、志愿者或驻区单位认领"),
     ("broadcast", "recipient"): ("{title}", "{body}{confirm_text}"),
     ("digest", "staff"): (
         "今日待办（{date}）",
         "待认领/待派单/待接单{unclaimed}件，已超时{overdue}件，待回访{follow_ups}件，"
-        "待审核积分申报{claims}件。{items_text}"),
+        "待审核积分申报{claims}件。{visits_text}{items_text}"),
 }
 
 EN = {
@@ -141,10 +152,25 @@ EN = {
     ("order_picked_up", "resident"): ("Collected", "You collected {quantity} × \"{item_name}\""),
     ("order_cancelled", "resident"): ("Order cancelled", "Your order of {quantity} × \"{item_name}\" was cancelled "
                                                          "({reason_text}); {points} points refunded"),
+    ("wish_adopted", "resident"): ("Your wish was adopted",
+                                   "Your micro-wish \"{title}\" was adopted by {adopter_text}: expect them in touch"),
+    ("wish_fulfilled", "resident"): ("Your wish came true: please confirm",
+                                     "Your micro-wish \"{title}\" is done: {note}. Once you have it, please "
+                                     "confirm under Micro-wishes"),
+    ("wish_confirmed", "adopter"): ("Wish confirmed", "The resident confirmed the micro-wish \"{title}\" you "
+                                                      "adopted: {points} points. Thank you"),
+    ("wish_confirmed", "organisation"): ("Wish confirmed", "The resident confirmed the micro-wish \"{title}\" your "
+                                                           "organisation adopted: {points} points to "
+                                                           "{organisation_name}'s account"),
+    ("wish_expired", "resident"): ("Your wish expired", "Nobody adopted your micro-wish \"{title}\" by "
+                                                        "{wanted_by}: community staff can post it again"),
+    ("wish_flagged", "community"): ("A wish waits for an adopter", "The micro-wish \"{title}\" has waited "
+                                                                   "{flag_days} days: please find a party member, "
+                                                                   "volunteer or organisation to adopt it"),
     ("broadcast", "recipient"): ("{title}", "{body}{confirm_text}"),
     ("digest", "staff"): ("Today's work ({date})",
                           "{unclaimed} waiting to be taken on, {overdue} overdue, {follow_ups} follow-ups, "
-                          "{claims} claims to approve. {items_text}"),
+                          "{claims} claims to approve. {visits_text}{items_text}"),
 }
 
 DEFAULTS = {"zh-CN": ZH, "en": EN}
@@ -164,6 +190,7 @@ TEXTS = {
         "confirm": "（请确认已阅）",
         "note": "（{text}）",
         "item": "「{title}」", "item_more": "等{count}件", "item_sep": "、", "items_intro": "包括",
+        "visits_intro": "逾期未走访{count}户：", "visits_end": "。", "visits_more": "等",
     },
     "en": {
         "points_reason": {"petition_rated": "rating a petition", "petition_handled": "a well-rated petition",
@@ -181,6 +208,7 @@ TEXTS = {
         "confirm": " (please confirm you have read it)",
         "note": " ({text})",
         "item": "\"{title}\"", "item_more": " and {count} more", "item_sep": ", ", "items_intro": "Including ",
+        "visits_intro": "{count} household visits overdue: ", "visits_end": ". ", "visits_more": " and more",
     },
 }
 
@@ -190,6 +218,7 @@ DERIVED = {
     "order_cancelled": ("reason_text",),
     "activity_cancelled": ("starts_at_text",),
     "claim_approved": ("reason_note",),
+    "wish_adopted": ("adopter_text",),
     "petition_overdue": ("deadline_text",),
     "follow_up_opened": ("outcome_text",),
     "follow_up_recorded": ("outcome_text",),
@@ -197,7 +226,8 @@ DERIVED = {
 PETITION_DERIVED = ("status_text", "level_text", "department_name", "due_text")
 PSEUDO_FIELDS = {
     "broadcast": ("title", "body", "confirm_text", "node_name", "sender_name"),
-    "digest": ("date", "unclaimed", "overdue", "follow_ups", "claims", "total", "items_text", "name"),
+    "digest": ("date", "unclaimed", "overdue", "follow_ups", "claims", "total", "items_text", "name",
+               "visits", "visits_text"),
 }
 
 
@@ -317,6 +347,8 @@ def values(type_, data, locale, context=None):
         # an aside only when there is something to say (a capped award says why it is smaller)
         "reason_note": lambda: words["note"].format(text=data["reason"]) if data.get("reason") else "",
         "starts_at_text": lambda: _local_text(data.get("starts_at"), tz),
+        # 「党员 张三」, or the organisation's name: who the resident should expect at the door
+        "adopter_text": lambda: data.get("organisation_name") or data.get("adopter_name") or "",
         "department_name": lambda: (context["department_name"]() if callable(context.get("department_name"))
                                     else context.get("department_name")) or data.get("department_id") or "",
     }
@@ -360,6 +392,18 @@ def items_text(titles, total, locale):
     if total > len(titles):
         text += words["item_more"].format(count=total)
     return text
+
+
+def visits_text(names, total, locale):
+    """'逾期未走访5户：「李家」、「王家」等。' for a digest: the households whose visit is overdue (入户走访)."""
+    if not total:
+        return ""
+    words = TEXTS.get(locale) or TEXTS[DEFAULT_LOCALE]
+    text = words["visits_intro"].format(count=total) + words["item_sep"].join(
+        words["item"].format(title=n) for n in names)
+    if total > len(names):
+        text += words["visits_more"]
+    return text + words["visits_end"]
 
 
 def confirm_text(required, locale):

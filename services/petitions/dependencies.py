@@ -15,3 +15,6 @@ class GridDirectory:
 
     def get_department(self, district, department_id):
         return self.proxy.get_department(district, department_id)
+
+    def user_profile(self, district, user_id):
+        return self.proxy.user_profile(district, user_id)

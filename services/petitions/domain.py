@@ -191,6 +191,27 @@ def merge(auth, petition, payload):
                   note=payload["into"], extra={"merged_into": payload["into"]})
 
 
+# A community can settle what waits at its own level or below; a department finishes (or returns) its own work.
+PROJECT_RESOLVABLE = [(s, lvl) for s in ("submitted", "in_progress", "escalated") for lvl in ("party", "grid", "community")]
+
+
+def resolve_for_project(auth, petition, project, note):
+    """A finished micro-project (微项目) resolves a petition linked to it: one ``resolve`` transition of its own,
+    by staff of the project's community or a district admin, whatever lower level was holding it."""
+    if not auth.has(*COMMUNITY_ROLES, "district_admin"):
+        raise Forbidden("only community staff or a district admin resolve petitions through a project")
+    _require_state(petition, "resolve", PROJECT_RESOLVABLE)
+    if auth.has("district_admin") and auth.district == petition["district"]:
+        role = "district_admin"
+    else:
+        role = _require(_acting_role(auth, COMMUNITY_ROLES, lambda: _in_scope(auth, petition)),
+                        "only staff of the petition's community may resolve it")
+    entry = f"微项目 {project['_id']}「{project['title']}」完成：{note}"
+    return Change("resolve", role, {"status": "resolved", "resolved_by": auth.user_id, "resolution": note,
+                                    "resolution_media": [], "project_id": project["_id"]},
+                  note=entry, extra={"note": entry, "project_id": project["_id"]})
+
+
 ACTIONS = {
     "claim": claim, "escalate": escalate, "dispatch": dispatch, "accept": accept,
     "return": return_, "resolve": resolve, "rate": rate, "withdraw": withdraw, "merge": merge,

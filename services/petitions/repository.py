@@ -3,6 +3,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from civicgrid.errors import Conflict, NotFound
 
+from . import project_repository
+
 SORTS = {
     "newest": [("seq", DESCENDING)],
     "oldest": [("seq", ASCENDING)],
@@ -21,6 +23,7 @@ def create_indexes(db):
     db.petitions.create_index([("district", 1), ("category", 1), ("building_id", 1), ("created_at", 1)])
     db.petitions.create_index([("deadline.fired", 1), ("deadline.due_at", 1)])
     db.petitions.create_index([("outbox.0", 1)], sparse=True)
+    project_repository.create_indexes(db)
 
 
 class PetitionRepository:

@@ -183,10 +183,14 @@ class PetitionSchema(Schema):
     followers = fields.List(fields.String())
     merged_into = fields.String(allow_none=True)
     linked_from = fields.String(allow_none=True)
+    project_id = fields.String(allow_none=True, metadata={"description": "the micro-project (微项目) that resolved it"})
     follow_up = fields.Nested(FollowUpSchema, allow_none=True)
     open311 = fields.Nested(Open311OriginSchema, allow_none=True, metadata={
         "description": "filed through Open311: the application and the submitter's contact fields, so staff "
                        "can call back (never shown through Open311 itself)"})
+    filed_by = fields.Dict(allow_none=True, metadata={
+        "description": "代办: {id, name, role} of the grid worker who filed it for the household"})
+    household_id = fields.String(allow_none=True, metadata={"description": "the household it was filed for"})
     possible_duplicates = fields.List(fields.Nested(DuplicateSchema),
                                       metadata={"description": "on submit: open petitions like this one"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))

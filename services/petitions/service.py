@@ -11,12 +11,15 @@ from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
-from civicgrid.integration import IntegrationPublisher, integration_key
+from civicgrid.integration import IntegrationPublisher, integration_key, outgoing
+from civicgrid.metrics import Metrics
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
-from . import department_commands, open311, usecases
+from . import department_commands, open311, proxy_filing, usecases
+from . import project_entrypoints
 from .dependencies import GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
@@ -27,7 +30,7 @@ OVERDUE_SCAN_SECONDS = float(os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS", "3
 
 
 # the mixin is reached through its module: `nameko run` would take a class in this namespace for a service
-class PetitionsService(department_commands.DepartmentCommands):
+class PetitionsService(department_commands.DepartmentCommands, project_entrypoints.ProjectEntrypoints):
     name = "petitions"
 
     db = Store(indexes=create_indexes)
@@ -38,6 +41,8 @@ class PetitionsService(department_commands.DepartmentCommands):
     # no nameko context headers: a department must never receive anyone's token
     integration = IntegrationPublisher()
     grid = RpcProxy("grid")
+    tracing = Tracing(petition_key="id")   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=("petitions", "projects"))
 
     @rpc
     def ping(self):
@@ -65,6 +70,17 @@ class PetitionsService(department_commands.DepartmentCommands):
         petition = usecases.act(self._repo(), GridDirectory(self.grid), self.auth, petition_id, action, payload, now)
         self._relay(petition["_id"])
         return petition_view(petition, now)
+
+    @rpc
+    @once_per_key
+    @audited
+    def submit_for_household(self, payload):
+        """代办: a grid worker files for a household they visit (the grid service's visit log calls it)."""
+        now = self.clock()
+        petition, duplicates = proxy_filing.submit_for_household(
+            self._repo(), GridDirectory(self.grid), self.auth, payload, now, idempotency_key=self.idempotency_key)
+        self._relay(petition["_id"])
+        return petition_view(petition, now, duplicates)
 
     @rpc
     def get(self, petition_id):
@@ -130,6 +146,7 @@ class PetitionsService(department_commands.DepartmentCommands):
     def relay_outbox(self):
         """Sends what an earlier write could not (a crash or a broker outage in between)."""
         publish_pending(self.db.petitions, self._publish)
+        publish_pending(self.db.projects, self._publish)
 
     def _repo(self):
         return PetitionRepository(self.db)
@@ -139,7 +156,8 @@ class PetitionsService(department_commands.DepartmentCommands):
         self.dispatch(event_type, event)
         key = integration_key(event)
         if key:
-            self.integration(event, routing_key=key)
+            body, properties = outgoing(event)   # the correlation id as a property, never a token
+            self.integration(body, routing_key=key, **properties)
 
     def _relay(self, petition_id):
         try:

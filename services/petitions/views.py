@@ -51,9 +51,13 @@ def petition_view(doc, now=None, duplicates=None):
         "followers": doc.get("followers", []),
         "merged_into": doc.get("merged_into"),
         "linked_from": doc.get("linked_from"),
+        "project_id": doc.get("project_id"),
         "follow_up": _follow_up(doc.get("follow_up")),
         # Only staff read these: an Open311 submitter has no platform account to read with.
         "open311": doc.get("open311"),
+        # 代办: filed by a grid worker for a household they visited (proxy_filing.py)
+        "filed_by": doc.get("filed_by"),
+        "household_id": doc.get("household_id"),
         "timeline": [dict(entry, at=_time(entry["at"])) for entry in doc["timeline"]],
         "created_at": _time(doc["created_at"]),
         "updated_at": _time(doc["updated_at"]),

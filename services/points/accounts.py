@@ -42,6 +42,26 @@ def touch(db, auth, now):
                      roles=auth.roles)
 
 
+def organisation(db, district, organisation_id):
+    """The organisation's account document (name, community, members), as the grid last announced it."""
+    if not isinstance(organisation_id, str):
+        return None
+    return db.accounts.find_one({"_id": _id(district, ledger.organisation_account(district, organisation_id))})
+
+
+def open_organisation(db, district, data, now):
+    """Open (or refresh) an organisation's account from the grid's ``organisation_registered`` (or its answer)."""
+    account = ledger.organisation_account(district, data["organisation_id"])
+    db.accounts.update_one(
+        {"_id": _id(district, account)},
+        {"$set": {"name": data["name"], "organisation_kind": data["kind"], "community": data["community"],
+                  "members": list(data["members"]), "updated_at": now},
+         "$setOnInsert": {"district": district, "account": account, "kind": "organisation",
+                          "organisation_id": data["organisation_id"], "opened_at": now}},
+        upsert=True)
+    return db.accounts.find_one({"_id": _id(district, account)})
+
+
 def community_of(db, district, user_id):
     doc = get(db, district, user_id)
     return doc.get("community") if doc else None
@@ -127,6 +147,11 @@ def statement_access(db, auth, district, account, directory=None):
         if is_admin(auth, district) or is_staff(auth, district, community):
             require_community(directory, district, community)
             return kind, None, community
+    elif kind == "org":
+        doc = db.accounts.find_one({"_id": _id(district, account)})
+        if doc is not None and (is_admin(auth, district) or is_staff(auth, district, doc.get("community"))
+                                or (auth.district == district and auth.organisation == doc["organisation_id"])):
+            return kind, doc.get("name"), doc.get("community")
     elif kind == "issuance" and account == ledger.issuance_account(district):
         if is_admin(auth, district):
             return kind, None, None

@@ -29,7 +29,14 @@ def create_indexes(db):
     db.claims.create_index([("district", 1), ("community", 1), ("status", 1)])
     db.claims.create_index([("district", 1), ("user_id", 1)])
     db.claims.create_index([("status", 1), ("awarded", 1)])
-    for collection in (db.orders, db.activities, db.claims):
+    db.wishes.create_index([("district", 1), ("community", 1), ("status", 1), ("attention", -1),
+                            ("created_at", -1)])
+    db.wishes.create_index([("district", 1), ("resident_id", 1), ("created_at", -1)])
+    db.wishes.create_index([("district", 1), ("adopter.user_id", 1)])
+    db.wishes.create_index([("status", 1), ("due_at", 1)])
+    db.wishes.create_index([("status", 1), ("flagged", 1), ("created_at", 1)])
+    db.wishes.create_index([("status", 1), ("awarded", 1)])
+    for collection in (db.orders, db.activities, db.claims, db.wishes):
         collection.create_index([("outbox.0", ASCENDING)], sparse=True)
 
 

@@ -1,7 +1,7 @@
 """Readable ids that count per district: ``hb-o000042`` is easy to read out at the shop counter."""
 from pymongo import ReturnDocument
 
-PREFIXES = {"item": "i", "order": "o", "activity": "a", "claim": "c"}
+PREFIXES = {"item": "i", "order": "o", "activity": "a", "claim": "c", "wish": "w"}
 
 
 def next_id(db, district, kind):

@@ -5,7 +5,10 @@ Accounts (names are unique within a district; every entry carries its district):
 - ``issuance:<district>``  the district's issuance account (petition awards);
 - ``community:<id>``       a community's issuance account (activities, approved claims);
 - ``shop:<id>``            the community shop's redemption account (orders);
-- ``user:<user id>``       a person's points.
+- ``user:<user id>``       a person's points;
+- ``org:<district>:<id>``  an organisation's points (驻区单位, companies: micro-wishes they fulfil).
+
+People and organisations are the chained accounts described next.
 
 Nothing here updates or deletes an entry. A user's entries form a chain: each
 carries ``seq`` (1, 2, 3 …) and ``balance_after``, and its ``_id`` is
@@ -33,6 +36,8 @@ from civicgrid.idempotency import insert_once
 
 MAX_ATTEMPTS = 64
 USER = "user:"
+ORG = "org:"
+CHAINED = "^(user|org):"  # accounts whose entries form a chain (seq, balance_after)
 
 
 def user_account(user_id):
@@ -41,6 +46,10 @@ def user_account(user_id):
 
 def issuance_account(district):
     return f"issuance:{district}"
+
+
+def organisation_account(district, organisation_id):
+    return f"{ORG}{district}:{organisation_id}"
 
 
 def community_account(community):
@@ -78,7 +87,7 @@ def head(db, district, account):
 
 
 def transfer(db, district, user_id, amount, counter, transaction_id, reason, *, now=None, actor=None,
-             source=None, community=None, earning=None, guard=None, **extra):
+             source=None, community=None, earning=None, guard=None, account=None, **extra):
     """Book ``amount`` to the user from ``counter`` (a negative amount goes from the user to it).
 
     Returns the user's entry (the one booked earlier when the transaction exists
@@ -86,8 +95,9 @@ def transfer(db, district, user_id, amount, counter, transaction_id, reason, *, 
     ``guard(seq, balance, amount)`` runs on the chain's snapshot before each
     attempt and returns the amount to book (a cap may lower it) or raises.
     Raises ``NotEnoughPoints`` when the user's balance would drop below zero.
+    ``account`` books to another chained account instead (an organisation's).
     """
-    account = user_account(user_id)
+    account = account or user_account(user_id)
     now = now or utcnow()
     for _ in range(MAX_ATTEMPTS):
         mine = db.entries.find_one({"transaction_id": transaction_id, "account": account})
@@ -145,7 +155,7 @@ def _sum(db, match, group_by=None):
 
 
 def balance(db, district, account):
-    if account.startswith(USER):
+    if account.startswith((USER, ORG)):
         return head(db, district, account)[1]
     rows = _sum(db, {"district": district, "account": account})
     return int(rows[0]["total"]) if rows else 0
@@ -204,7 +214,7 @@ def half_written(db, district=None, since=None):
     found = []
     for tx in broken:
         entries = list(db.entries.find({"transaction_id": tx}))
-        users = [e for e in entries if e["account"].startswith(USER)]
+        users = [e for e in entries if e.get("seq")]  # the chained side, written first
         if len(entries) == 1 and len(users) == 1:
             found.append(users[0])
     return found
@@ -230,12 +240,12 @@ def audit(db, district):
     count, total = (totals[0]["count"], totals[0]["total"]) if totals else (0, 0)
     by_transaction = _sum(db, {"district": district}, "$transaction_id")
     unbalanced = sorted(row["_id"] for row in by_transaction if row["total"] != 0)
-    by_account = _sum(db, {"district": district, "account": {"$regex": "^user:"}}, "$account")
+    by_account = _sum(db, {"district": district, "account": {"$regex": CHAINED}}, "$account")
     negative = sorted(row["_id"] for row in by_account if row["total"] < 0)
     sums = {row["_id"]: int(row["total"]) for row in by_account}
 
     breaks, running, expected = [], {}, {}
-    cursor = db.entries.find({"district": district, "account": {"$regex": "^user:"}},
+    cursor = db.entries.find({"district": district, "account": {"$regex": CHAINED}},
                              {"account": 1, "seq": 1, "balance_after": 1, "amount": 1})
     for entry in sorted(cursor, key=lambda e: (e["account"], e.get("seq") or 0)):
         account = entry["account"]

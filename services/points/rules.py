@@ -20,7 +20,8 @@ AMOUNTS = {
     "reporter_rated": 2, "handler_5_star": 10, "handler_4_star": 5,   # petition closed (the loop)
     "activity_attendance": 5,   # per attendee, when an activity names no points of its own
     "claim_approved": 5,        # an approved claim whose category has no amount
-    "wish_fulfilled": 5,        # micro-wish (微心愿): for a later issue
+    "wish_fulfilled": 5,        # micro-wish (微心愿) a person adopted and fulfilled, once its resident confirms
+    "wish_fulfilled_organisation": 10,  # … that an organisation (驻区单位, company) did: to its account, uncapped
 }
 # petition awards keep the loop's behaviour (no cap) unless a district sets one
 DEFAULT_CAPS = {

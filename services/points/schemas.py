@@ -64,7 +64,10 @@ class RulesSchema(Schema):
         "description": "points per attendee of an activity that names none"})
     claim_approved = fields.Integer(strict=True, validate=AMOUNT, metadata={
         "description": "an approved claim whose category has no amount of its own"})
-    wish_fulfilled = fields.Integer(strict=True, validate=AMOUNT, metadata={"description": "微心愿 (later)"})
+    wish_fulfilled = fields.Integer(strict=True, validate=AMOUNT, metadata={
+        "description": "a micro-wish (微心愿) a person fulfilled, once the resident confirms (cap: wish)"})
+    wish_fulfilled_organisation = fields.Integer(strict=True, validate=AMOUNT, metadata={
+        "description": "a micro-wish an organisation fulfilled: to its account org:<district>:<id>, no cap"})
     claim_categories = fields.Dict(keys=fields.String(validate=KEY),
                                    values=fields.Integer(strict=True, validate=AMOUNT),
                                    metadata={"description": "claim category -> points, e.g. {\"助老\": 8}"})
@@ -132,7 +135,7 @@ class StatementQuery(PeriodQuery):
 class AccountStatementSchema(Schema):
     account = fields.String()
     district = fields.String()
-    kind = fields.String(metadata={"description": "user, issuance, community or shop"})
+    kind = fields.String(metadata={"description": "user, org (an organisation), issuance, community or shop"})
     owner = fields.String(allow_none=True)
     community = fields.String(allow_none=True)
     period_from = fields.String(data_key="from", attribute="from")
@@ -524,3 +527,121 @@ class LeaderboardSchema(Schema):
     period_from = fields.String(data_key="from", attribute="from")
     period_to = fields.String(data_key="to", attribute="to")
     items = fields.List(fields.Nested(EarnerSchema))
+
+
+# -- micro-wishes (微心愿) ---------------------------------------------------------------
+
+WISH_STATUSES = ("open", "adopted", "fulfilled", "confirmed", "withdrawn", "expired")
+
+
+class WishIn(Schema):
+    title = fields.String(required=True, validate=SHORT, metadata={"description": "what is wished for"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "why: who it is for and what it would change"})
+    wanted_by = fields.Date(required=True, metadata={"description": "local date (UTC+8) it is wanted by; an "
+                                                                    "unadopted wish expires after it"})
+    media = MEDIA
+    resident_id = fields.String(load_default=None, allow_none=True, validate=ID, metadata={
+        "description": "community staff posting on a resident's behalf name the resident"})
+
+
+class AdoptIn(Schema):
+    adopter = fields.String(load_default=None, allow_none=True,
+                            validate=validate.OneOf(["person", "organisation"]), metadata={
+                                "description": "adopt for myself or for my organisation; by default for my "
+                                               "organisation when I am only an organisation's member"})
+
+
+class FulfilIn(Schema):
+    note = fields.String(required=True, validate=REASON, metadata={"description": "what was done"})
+    media = MEDIA
+
+
+class ConfirmIn(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=REASON,
+                         metadata={"description": "a word of thanks, or how the staff confirmed it"})
+
+
+class WithdrawWishIn(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class WishQuery(Schema):
+    view = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["mine", "adopted", "community"]),
+                         metadata={"description": "mine (posted by or for me), adopted (by me or my organisation) "
+                                                  "or community (default when community is given)"})
+    community = fields.String(load_default=None, allow_none=True, validate=ID,
+                              metadata={"description": "a community: its staff see all, adopters the open ones"})
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(WISH_STATUSES))
+    flagged = fields.Boolean(load_default=None, allow_none=True)
+    page = PAGE
+    page_size = page_size()
+
+
+class WishSettingsSchema(Schema):
+    flag_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=90), metadata={
+        "description": "days a wish may wait unadopted before the community's staff are told (default 7)"})
+
+
+class PersonRefSchema(Schema):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+
+
+class AdopterSchema(Schema):
+    kind = fields.String(metadata={"description": "person or organisation"})
+    user_id = fields.String(metadata={"description": "who adopted it (an organisation's member, for one)"})
+    name = fields.String(allow_none=True)
+    organisation_id = fields.String(allow_none=True)
+    organisation_name = fields.String(allow_none=True)
+    account = fields.String(metadata={"description": "the points account the award goes to"})
+
+
+class FulfilmentSchema(Schema):
+    note = fields.String()
+    media = fields.List(fields.String())
+    by = fields.String()
+    at = fields.String()
+
+
+class ConfirmationSchema(Schema):
+    by = fields.String()
+    on_behalf = fields.Boolean(metadata={"description": "confirmed by community staff for the resident"})
+    note = fields.String(allow_none=True)
+    at = fields.String()
+
+
+class WishSchema(Schema):
+    id = fields.String()
+    district = fields.String()
+    community = fields.String()
+    building_id = fields.String(allow_none=True)
+    resident_id = fields.String()
+    resident_name = fields.String(allow_none=True)
+    title = fields.String()
+    reason = fields.String()
+    wanted_by = fields.String()
+    media = fields.List(fields.String())
+    status = fields.String(metadata={"description": ", ".join(WISH_STATUSES)})
+    posted_by = fields.Nested(PersonRefSchema)
+    on_behalf = fields.Boolean(metadata={"description": "posted by community staff for the resident"})
+    adopter = fields.Nested(AdopterSchema, allow_none=True)
+    adopted_at = fields.String(allow_none=True)
+    fulfilment = fields.Nested(FulfilmentSchema, allow_none=True)
+    confirmation = fields.Nested(ConfirmationSchema, allow_none=True)
+    points = fields.Integer(allow_none=True, metadata={"description": "what the adopter earned on confirmation"})
+    capped = fields.Boolean()
+    flagged = fields.Boolean(metadata={"description": "waited unadopted past the district's flag_days"})
+    flagged_at = fields.String(allow_none=True)
+    late = fields.Boolean(metadata={"description": "adopted, past its wanted_by, not fulfilled yet"})
+    withdraw_reason = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class WishPageSchema(Schema):
+    items = fields.List(fields.Nested(WishSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()

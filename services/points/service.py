@@ -1,7 +1,7 @@
 """Points service entrypoints: the ledger, earning rules, activities, claims, the shop and reports.
 
 The logic lives in plain modules: domain.py (awards, statements, the check), ledger.py, rules.py,
-shop.py, activities.py, claims.py, reports.py.
+shop.py, activities.py, claims.py, wishes.py, reports.py.
 """
 import logging
 import os
@@ -16,23 +16,26 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
 from civicgrid.idempotency import idempotent
+from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
+from civicgrid.metrics import Metrics
 from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
+from civicgrid.tracing import Tracing
 
-from . import activities, claims, domain, ledger, reports, shop
+from . import accounts, activities, claims, domain, ledger, reports, shop, wishes
 from .dependencies import GridDirectory, create_indexes
 from .schemas import (AccountStatementSchema, ActivityPageSchema, ActivitySchema, CheckInAnswerSchema,
                       ClaimPageSchema, ClaimSchema, ItemSchema, LeaderboardSchema, LedgerCheckSchema,
                       OrderPageSchema, OrderSchema, ReportSchema, ReversalSchema, RulesSchema, ShopSettingsSchema,
-                      StatementSchema)
-from .views import activity_view, claim_view, item_view, order_view
+                      StatementSchema, WishPageSchema, WishSchema, WishSettingsSchema)
+from .views import activity_view, claim_view, item_view, order_view, wish_view
 
 log = logging.getLogger(__name__)
 
 SCAN_SECONDS = float(os.environ.get("CIVICGRID_SHOP_SCAN_SECONDS")
                      or os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS") or 30)
-OUTBOXES = ("orders", "activities", "claims")
+OUTBOXES = ("orders", "activities", "claims", "wishes")
 
 
 class PointsService:
@@ -43,6 +46,9 @@ class PointsService:
     clock = Clock()
     dispatch = EventDispatcher()
     grid = RpcProxy("grid")
+    idempotency_key = IdempotencyKey()  # a wish command retried with its Idempotency-Key answers the first answer
+    tracing = Tracing()   # correlation id, one log line per RPC and event
+    metrics = Metrics(outboxes=OUTBOXES)
 
     @rpc
     def ping(self):
@@ -232,6 +238,65 @@ class PointsService:
         self._relay("claims", claim["_id"])
         return ClaimSchema().dump(claim_view(claim))
 
+    # -- micro-wishes (微心愿) ------------------------------------------------------------
+
+    def _wish(self, doc):
+        self._relay("wishes", doc["_id"])
+        return WishSchema().dump(wish_view(doc, self.clock()))
+
+    @rpc
+    @once_per_key
+    @audited
+    def post_wish(self, payload):
+        return self._wish(wishes.post(self.db, self.auth, payload, self.clock(), wishes.lookup_person(self.grid)))
+
+    @rpc
+    def list_wishes(self, query=None):
+        now = self.clock()
+        items, total, params = wishes.list_for(self.db, self.auth, query or {},
+                                               wishes.lookup_organisation(self.grid), now)
+        return WishPageSchema().dump({"items": [wish_view(w, now) for w in items], "total": total,
+                                      "page": params["page"], "page_size": params["page_size"]})
+
+    @rpc
+    def get_wish(self, wish_id):
+        doc = wishes.get(self.db, self.auth, wish_id, wishes.lookup_organisation(self.grid))
+        return WishSchema().dump(wish_view(doc, self.clock()))
+
+    @rpc
+    @once_per_key
+    @audited
+    def adopt_wish(self, wish_id, payload=None):
+        return self._wish(wishes.adopt(self.db, self.auth, wish_id, payload, self.clock(),
+                                       wishes.lookup_organisation(self.grid)))
+
+    @rpc
+    @once_per_key
+    @audited
+    def fulfil_wish(self, wish_id, payload):
+        return self._wish(wishes.fulfil(self.db, self.auth, wish_id, payload, self.clock()))
+
+    @rpc
+    @once_per_key
+    @audited
+    def confirm_wish(self, wish_id, payload=None):
+        return self._wish(wishes.confirm(self.db, self.auth, wish_id, payload, self.clock()))
+
+    @rpc
+    @once_per_key
+    @audited
+    def withdraw_wish(self, wish_id, payload=None):
+        return self._wish(wishes.withdraw(self.db, self.auth, wish_id, payload, self.clock()))
+
+    @rpc
+    def get_wish_settings(self, district):
+        return WishSettingsSchema().dump(wishes.get_settings(self.db, self.auth, district))
+
+    @rpc
+    @audited
+    def set_wish_settings(self, district, settings):
+        return WishSettingsSchema().dump(wishes.set_settings(self.db, self.auth, district, settings, self.clock()))
+
     # -- reports --------------------------------------------------------------------------
 
     @rpc
@@ -259,13 +324,26 @@ class PointsService:
     def handle_member_assigned(self, event):
         domain.on_member_assigned(self.db, event, GridDirectory(self.grid).community_of_scope, self.clock())
 
+    @event_handler("grid", "organisation_registered")
+    @idempotent
+    def handle_organisation_registered(self, event):
+        accounts.open_organisation(self.db, event["district"], event["data"], self.clock())
+
+    @timer(interval=SCAN_SECONDS)
+    def scan_wishes(self):
+        """Expire wishes past their day and flag those nobody adopted in time; each once, whatever the replicas."""
+        expired, flagged = wishes.scan(self.db, self.clock())
+        if expired or flagged:
+            log.info("wishes: %d expired, %d flagged", expired, flagged)
+            publish_pending(self.db.wishes, self._publish)
+
     @timer(interval=SCAN_SECONDS)
     def maintain(self):
         """Expire reservations nobody picked up; finish what a crash left halfway; send pending events."""
         now = self.clock()
         expired = shop.expire(self.db, now)
         repaired = (shop.repair(self.db, now) + activities.repair(self.db, now) + claims.repair(self.db, now)
-                    + ledger.repair_half_written(self.db, now))
+                    + wishes.repair(self.db, now) + ledger.repair_half_written(self.db, now))
         if expired or repaired:
             log.info("expired %d reservations, repaired %d", expired, repaired)
         self.relay_outbox()

@@ -88,3 +88,21 @@ def claim_view(claim):
         "note": claim.get("note"), "decided_by": claim.get("decided_by"),
         "decided_at": time(claim.get("decided_at")), "created_at": time(claim["created_at"]),
     }
+
+
+def wish_view(wish, now=None):
+    adopter, fulfilment, confirmation = wish.get("adopter"), wish.get("fulfilment"), wish.get("confirmation")
+    late = bool(now and wish["status"] == "adopted" and wish.get("due_at") and aware(wish["due_at"]) <= now)
+    return {
+        "id": wish["_id"], "district": wish["district"], "community": wish["community"],
+        "building_id": wish.get("building_id"), "resident_id": wish["resident_id"],
+        "resident_name": wish.get("resident_name"), "title": wish["title"], "reason": wish.get("reason", ""),
+        "wanted_by": wish["wanted_by"], "media": wish.get("media", []), "status": wish["status"],
+        "posted_by": wish["posted_by"], "on_behalf": bool(wish.get("on_behalf")),
+        "adopter": adopter, "adopted_at": time(wish.get("adopted_at")),
+        "fulfilment": dict(fulfilment, at=time(fulfilment["at"])) if fulfilment else None,
+        "confirmation": dict(confirmation, at=time(confirmation["at"])) if confirmation else None,
+        "points": wish.get("points"), "capped": bool(wish.get("capped")), "flagged": bool(wish.get("flagged")),
+        "flagged_at": time(wish.get("flagged_at")), "late": late, "withdraw_reason": wish.get("withdraw_reason"),
+        "created_at": time(wish["created_at"]), "updated_at": time(wish["updated_at"]),
+    }

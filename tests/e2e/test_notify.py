@@ -507,6 +507,11 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
         clock.advance((target - local_now()).total_seconds() / 3600)
         return target.date().isoformat()
 
+    # 入户走访: a red household whose last visit (logged late, from the paper record) was ten days ago
+    long_ago = (local_now().date() - timedelta(days=10)).isoformat()
+    users["wc-grid1"].post("/api/v1/households/b27-1-101/visits", {"visited_on": long_ago, "notes": "纸质台账补录"},
+                           expect=201)
+
     # 07:00 tomorrow, before the digest hour: the community's time limit has passed, a (critical) warning
     tomorrow = local_now().date() + timedelta(days=1)
     move_to(tomorrow, 7)
@@ -521,11 +526,15 @@ def test_the_morning_digest_lists_what_waits_for_staff(users, clock):
     assert pid in [i["petition_id"] for i in grid["data"]["items"]["unclaimed"]]
     assert grid["data"]["counts"]["unclaimed"] == len(grid["data"]["items"]["unclaimed"])
     assert grid["body"].startswith(f"待认领/待派单/待接单{grid['data']['counts']['unclaimed']}件")
+    # the grid answers which households are overdue for a visit: the grid worker's and the community's
+    assert "b27-1-101" in [i["household_id"] for i in grid["data"]["items"]["visits"]]
+    assert grid["data"]["counts"]["visits"] >= 1 and "逾期未走访" in grid["body"]
     mine = eventually(lambda: digest_for(staff))[0]["data"]["items"]
     assert late in [i["petition_id"] for i in mine["unclaimed"]]  # waits for the community to dispatch
     assert late in [i["petition_id"] for i in mine["overdue"]]
     assert rated in [i["petition_id"] for i in mine["follow_ups"]]
     assert claim["id"] in [i["claim_id"] for i in mine["claims"]]
+    assert "b27-1-101" in [i["household_id"] for i in mine["visits"]]
     district = eventually(lambda: digest_for(admin))[0]["data"]["items"]
     assert late in [i["petition_id"] for i in district["overdue"]]  # the district chases late communities
     assert not digest_for(users["wenxiaohua"])  # residents get no digest

@@ -119,7 +119,7 @@ def test_district_is_visible_to_members_only(hb):
 
 def test_full_import(hb):
     counts_, events = domain.import_district(hb, HB_ADMIN, "hb", seed())
-    assert counts_ == {"nodes": 6, "departments": 1, "users": 7, "categories": 2}
+    assert counts_ == {"nodes": 6, "departments": 1, "users": 7, "categories": 2, "households": 0}
     assert hb.nodes.find_one({"id": "b28"})["path"] == ["hb", "hebian", "wenchang", "wenchang-g1", "b28"]
     admin = hb.users.find_one({"username": "hbadmin"})
     assert admin["scope"] == "hb" and admin["district"] == "hb"

@@ -64,7 +64,7 @@ def test_import_publishes_member_assigned(grid, container_factory, service_confi
 
     with entrypoint_waiter(listener, "on_member_assigned", callback=for_daiyunzhong, timeout=10) as waited:
         counts = call(grid, "import_district", HB_ADMIN_TOKEN, "hb", DOCUMENT)
-    assert counts == {"nodes": 4, "departments": 1, "users": 1, "categories": 2}
+    assert counts == {"nodes": 4, "departments": 1, "users": 1, "categories": 2, "households": 0}
     event = waited.get()
     assert event["district"] == "hb" and event["actor"] == {"id": "hbadmin", "role": "district_admin"}
     assert event["data"]["scope"] == "b28"

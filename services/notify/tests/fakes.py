@@ -47,6 +47,12 @@ class FakeDirectory:
         self.calls = []
         # many residents in b30, for broadcasts: r0000, r0001 ...
         self.people = PEOPLE + [(f"r{i:04d}", "b30", f"居民{i}", ["resident"]) for i in range(extra_residents)]
+        # what the grid's overdue_visits answers, by district
+        self.overdue = {}
+
+    def overdue_visits(self, district):
+        self.calls.append(("overdue_visits", district))
+        return self.overdue.get(district, {"district": district, "total": 0, "by_user": {}})
 
     def get_department(self, district, department_id):
         self.calls.append(("get_department", district, department_id))

@@ -95,7 +95,7 @@ def test_what_waits_for_whom(db):
     assert buckets["daiyunzhong"] == {
         "overdue": [{"petition_id": "p4", "title": "楼道堆物", "due_at": None}],
         "unclaimed": [{"petition_id": "p1", "title": "28栋路灯不亮", "due_at": None}],
-        "follow_ups": [], "claims": []}
+        "follow_ups": [], "claims": [], "visits": []}
     assert [i["title"] for i in buckets["limin"]["unclaimed"]] == ["28栋路灯不亮", "楼后滑坡"]  # grid and staff
     assert [i["title"] for i in buckets["wangshuji"]["unclaimed"]] == ["楼后滑坡"]
     assert [i["title"] for i in buckets["wangshuji"]["follow_ups"]] == ["噪音扰民"]
@@ -164,3 +164,23 @@ def test_district_settings_are_checked(db):
     with pytest.raises(Forbidden):
         domain.set_settings(db, AuthContext(user_id="x", district="hb", roles=("resident",)), "hb", {})
     assert domain.get_settings(db, ADMIN, "hb") == district_settings.DEFAULTS
+
+
+def test_overdue_household_visits_are_counted_and_the_first_few_named(db):
+    """入户走访: the grid answers who should have visited whom by now; a grid worker with nothing else gets a digest."""
+    feed(db, petition_event("petition_submitted", petition_id="p1", title="28栋路灯不亮"))
+    directory = FakeDirectory()
+    items = [{"household_id": f"h{i}", "name": name, "building_id": "b28", "care_level": "red",
+              "next_visit_due": "2026-10-30", "overdue_days": 3} for i, name in enumerate(("李家", "王家", "赵家", "刘家"))]
+    directory.overdue = {"hb": {"district": "hb", "total": 7, "by_user": {
+        "limin": {"count": 7, "items": items}, "wangshuji": {"count": 1, "items": items[:1]}}}}
+    assert digests.run(db, directory, MORNING) == [("hb", "2026-11-02", 3)]
+    grid = db.notifications.find_one({"type": "digest", "recipient": "limin"})
+    assert grid["data"]["counts"]["visits"] == 7 and len(grid["data"]["items"]["visits"]) == 4
+    assert grid["body"] == ("待认领/待派单/待接单1件，已超时0件，待回访0件，待审核积分申报0件。"
+                            "逾期未走访7户：「李家」、「王家」、「赵家」等。包括「28栋路灯不亮」")
+    staff = db.notifications.find_one({"type": "digest", "recipient": "wangshuji"})  # the visits alone are reason enough
+    assert staff["body"].endswith("待审核积分申报0件。逾期未走访1户：「李家」。")
+    leader = db.notifications.find_one({"type": "digest", "recipient": "daiyunzhong"})
+    assert leader["data"]["counts"]["visits"] == 0 and "走访" not in leader["body"]
+    assert ("overdue_visits", "hb") in directory.calls

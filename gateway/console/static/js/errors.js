@@ -18,6 +18,9 @@ export const FIELD_LABELS = {
   petition_id: ['诉求', 'Petition'], quantity: ['数量', 'Quantity'], item_id: ['商品', 'Item'],
   points: ['积分', 'Points'], capacity: ['名额', 'Capacity'], starts_at: ['开始时间', 'Start'],
   ends_at: ['结束时间', 'End'], place: ['地点', 'Place'], price: ['所需积分', 'Price'], stock: ['库存', 'Stock'],
+  budget: ['预算', 'Budget'], sponsor: ['出资单位', 'Sponsor'], sponsor_department_id: ['出资部门', 'Sponsor department'],
+  buildings: ['影响楼栋', 'Buildings'], petition_ids: ['关联诉求', 'Petitions'], add_petition_ids: ['再关联诉求', 'More petitions'],
+  remove_petition_ids: ['取消关联', 'Unlinked petitions'], hotspot: ['热点', 'Hotspot'], grid_id: ['网格', 'Grid'], text: ['留言', 'Comment'],
   _schema: ['提交的内容', 'The form'],
 };
 
@@ -93,6 +96,17 @@ const MESSAGES = [
   [/^unknown channel '.*'/i, () => L('请从给出的方式中选择', 'Choose one of the channels')],
   [/^must be a time HH:MM/i, () => L('请按 时:分 填写，如 22:00', 'Give a time like 22:00')],
   [/notices are critical: they cannot be switched off/i, () => L('重要通知不能关闭或更改', 'Critical notices cannot be switched off')],
+  [/^(\S+) is in open project (\S+)$/i, (m) => L('{p} 已在微项目 {x} 中', '{p} is in project {x} already', { p: m[1], x: m[2] })],
+  [/^(\S+) is not in your community$/i, (m) => L('{p} 不在您的社区', '{p} is not in your community', { p: m[1] })],
+  [/^(\S+) is (\w+): only open petitions join a project$/i, (m) => L('{p} 已结束，只有未办结的诉求能加入微项目', '{p} is finished: only open petitions join a project', { p: m[1] })],
+  [/^at most two decimals/i, () => L('最多两位小数（元、角、分）', 'At most two decimals')],
+  [/^name either a building_id or a grid_id$/i, () => L('请填写楼栋或网格（二选一）', 'Give a building or a grid')],
+  [/^give either petition_ids or a hotspot$/i, () => L('请至少选择一件诉求', 'Choose at least one petition')],
+  [/^no open (\S+) petitions you see under (\S+)$/i, (m) => L('{n} 没有这一类未办结的诉求', 'No open petitions of that kind under {n}', { n: m[2] })],
+  [/^required before approval$/i, () => L('审批前需要填写', 'Needed before approval')],
+  [/^approved: a district admin changes it$/i, () => L('已立项，只有区管理员能修改', 'Approved: the district administrator changes it')],
+  [/^required: say why it is cancelled$/i, () => L('请填写取消原因', 'Say why it is cancelled')],
+  [/^nothing to change$/i, () => L('没有要修改的内容', 'Nothing was changed')],
   [/^must be a phone number/i, () => L('请填写手机号码（只含数字，可以 + 开头）', 'Give a phone number (digits, optionally a leading +)')],
 ];
 

@@ -46,6 +46,7 @@ const TABLES = {
     grid_leader: ['网格长', 'Grid leader'], community_staff: ['社区工作人员', 'Community staff'],
     party_member: ['报到党员', 'Party member'], department_staff: ['部门工作人员', 'Department staff'],
     volunteer: ['志愿者', 'Volunteer'], district_admin: ['区管理员', 'District admin'],
+    organisation_member: ['驻区单位成员', 'Organisation member'],
     platform_admin: ['平台管理员', 'Platform admin'], system: ['系统', 'System'],
   },
   deadline: {
@@ -53,6 +54,7 @@ const TABLES = {
     accept: ['接单', 'accept'], rate: ['评价', 'rating'],
   },
   kind: { issue: ['问题反映', 'Issue'], help: ['求助（党员报到）', 'Help request (party members)'] },
+  care: { red: ['红色连心户', 'Red: close care'], orange: ['橙色关心户', 'Orange: watched over'], green: ['绿色放心户', 'Green: doing well'] },
   outcome: { contacted: ['已联系居民', 'Contacted'], reopened: ['重新立案', 'Reopened'], closed: ['已结案', 'Closed'] },
   fieldType: {
     string: ['文字', 'Text'], number: ['数字', 'Number'], single_choice: ['单选', 'Single choice'],

@@ -16,6 +16,9 @@ import { broadcastsPage, staffActivitiesPage, staffClaimsPage, staffShopPage } f
 import { dashboardPage } from './pages/dashboard.js';
 import { settingsPage } from './pages/settings.js';
 import { platformPage } from './pages/platform.js';
+import { newProjectPage, projectPage, projectsPage } from './pages/projects.js';
+import { adoptPage, staffWishesPage, wishesPage } from './pages/wishes.js';
+import { householdPage, householdsPage, mayVisit } from './pages/households.js';
 
 // path pattern, page, who may open it, and the navigation entry (if any)
 const ROUTES = [
@@ -24,6 +27,11 @@ const ROUTES = [
   { path: 'queue', page: queuePage, when: is.staff, nav: ['待办', 'Work queue'] },
   { path: 'all', page: allPage, when: () => is.staff() || is.admin(), nav: ['全部诉求', 'All petitions'] },
   { path: 'follow-ups', page: followUpsPage, when: is.community, nav: ['回访', 'Follow-ups'] },
+  { path: 'projects', page: projectsPage, when: () => is.community() || is.admin() || is.resident(), nav: ['微项目', 'Projects'] },
+  { path: 'projects/new', page: newProjectPage, when: () => is.community() || is.admin() },
+  { path: 'projects/:id', page: projectPage, when: () => is.member() },
+  { path: 'households', page: householdsPage, when: mayVisit, nav: ['走访户', 'Households'] },
+  { path: 'h/:id', page: householdPage, when: mayVisit },
   { path: 'dashboard', page: dashboardPage, when: is.admin, nav: ['概览', 'Dashboard'] },
   { path: 'settings', page: settingsPage, when: is.admin, nav: ['设置', 'Settings'] },
   { path: 'points', page: pointsPage, when: is.member, nav: ['我的积分', 'My points'] },
@@ -31,6 +39,9 @@ const ROUTES = [
   { path: 'orders', page: ordersPage, when: is.resident, nav: ['我的兑换', 'My orders'] },
   { path: 'activities', page: activitiesPage, when: is.resident, nav: ['志愿活动', 'Activities'] },
   { path: 'claims', page: claimsPage, when: is.resident, nav: ['自主申报', 'Good deeds'] },
+  { path: 'wishes', page: wishesPage, when: is.resident, nav: ['微心愿', 'Micro-wishes'] },
+  { path: 'wishes/adopt', page: adoptPage, when: is.adopter, nav: ['认领心愿', 'Adopt a wish'] },
+  { path: 'staff/wishes', page: staffWishesPage, when: is.community, nav: ['心愿台账', 'Wishes board'] },
   { path: 'staff/activities', page: staffActivitiesPage, when: is.community, nav: ['活动签到', 'Activities & check-in'] },
   { path: 'staff/claims', page: staffClaimsPage, when: is.community, nav: ['申报审核', 'Claim approvals'] },
   { path: 'staff/shop', page: staffShopPage, when: is.community, nav: ['商品与自提', 'Shop & pickups'] },
@@ -46,6 +57,7 @@ function home() {
   if (is.admin()) return 'dashboard';
   if (is.staff()) return 'queue';
   if (is.resident()) return 'mine';
+  if (is.adopter()) return 'wishes/adopt';
   return 'inbox';
 }
 

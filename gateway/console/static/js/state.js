@@ -13,6 +13,7 @@ export const is = {
   resident: () => hasRole('resident'),
   grid: () => hasRole(...GRID_ROLES),
   party: () => hasRole('party_member'),
+  adopter: () => hasRole('party_member', 'volunteer', 'organisation_member'),
   community: () => hasRole('community_staff'),
   department: () => hasRole('department_staff'),
   admin: () => hasRole('district_admin'),

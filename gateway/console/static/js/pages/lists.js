@@ -5,6 +5,7 @@ import { L, codes, term } from '../i18n.js';
 import { categoryNames, is, state } from '../state.js';
 import { deadlineNote, empty, errorBox, fmtTime, h, link, pageHeader, select, stars, statusBadge, toast } from '../ui.js';
 import { describeError } from '../errors.js';
+import { overdueVisitsGroup } from './households.js';
 
 const QUICK_LABEL = { claim: ['认领', 'Claim'], accept: ['接单', 'Accept'] };
 
@@ -80,19 +81,32 @@ const BUCKETS = {
 };
 
 export async function queuePage(params, ctx) {
-  const [page, names] = await Promise.all([get('/petitions', { queue: 'mine', sort: 'deadline', page_size: 100 }), categoryNames()]);
+  const [page, names, visits] = await Promise.all([get('/petitions', { queue: 'mine', sort: 'deadline', page_size: 100 }), categoryNames(),
+    overdueVisitsGroup()]);
   const groups = {};
   for (const p of page.items) (groups[bucket(p)] ||= []).push(p);
   const overdue = page.items.filter((p) => p.overdue).length;
+  // community staff tick recurring petitions here and turn them into one micro-project (微项目)
+  const card = (p) => {
+    const el = petitionCard(p, names, { onChanged: ctx.rerender });
+    if (is.community()) el.append(h('label', { class: 'check pick' }, h('input', { type: 'checkbox', name: 'pick', value: p.id }), L('选入微项目', 'Pick for a project')));
+    return el;
+  };
+  const toProject = () => {
+    const picked = [...document.querySelectorAll('main [name=pick]:checked')].map((c) => c.value);
+    location.hash = '#/projects/new' + (picked.length ? `?petitions=${picked.map(encodeURIComponent).join(',')}` : '');
+  };
   return h('section', {},
     pageHeader(L('待办', 'Work queue'),
+      is.community() ? h('button', { type: 'button', class: 'secondary small', 'data-testid': 'to-project', onclick: toProject }, L('用所选发起微项目', 'Project from picked')) : null,
       h('button', { type: 'button', class: 'secondary small', onclick: ctx.rerender }, L('刷新', 'Refresh'))),
     h('p', { class: 'lead' }, L('共 {n} 件等待处理', '{n} waiting', { n: page.total }),
       overdue ? h('span', { class: 'deadline overdue' }, L('，其中 {n} 件已超时', ', {n} overdue', { n: overdue })) : null,
       L('。超时的排在最前。', '. Overdue first.')),
+    visits,
     page.items.length ? Object.keys(BUCKETS).filter((k) => groups[k]).map((k) => h('div', { class: 'group', dataset: { bucket: k } },
       h('h2', {}, L(...BUCKETS[k]), h('span', { class: 'count plain' }, String(groups[k].length))),
-      h('div', { class: 'cards' }, groups[k].map((p) => petitionCard(p, names, { onChanged: ctx.rerender })))))
+      h('div', { class: 'cards' }, groups[k].map(card))))
       : empty(L('暂时没有待办，辛苦了！', 'Nothing waiting. Well done!')));
 }
 

@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import { L, getLang, term } from '../i18n.js';
 import { categories, departments, forget, state } from '../state.js';
 import { errorBox, field, form, h, input, pageHeader, select, textarea, toast, value } from '../ui.js';
+import { careSettingsCard } from './households.js';
 
 const LIMITS = [
   ['help_claim_hours', '求助等待党员认领', 'Help request: a party member claims it'],
@@ -22,6 +23,7 @@ const RULES = [
   ['activity_attendance', '参加志愿活动（默认）', 'Volunteer activity attended (default)'],
   ['claim_approved', '自主申报通过（默认）', 'Good deed approved (default)'],
   ['wish_fulfilled', '认领微心愿', 'Micro-wish fulfilled'],
+  ['wish_fulfilled_organisation', '单位认领微心愿（记入单位账户）', 'Micro-wish fulfilled by an organisation (to its account)'],
 ];
 
 function numbers(el, names) {
@@ -198,7 +200,8 @@ async function templatesSection(rerender) {
 
 export async function settingsPage(params, ctx) {
   const code = encodeURIComponent(state.me.district);
-  const [limits, rules] = await Promise.all([get(`/districts/${code}/time-limits`), get(`/districts/${code}/point-rules`)]);
+  const [limits, rules, wishSettings] = await Promise.all([get(`/districts/${code}/time-limits`), get(`/districts/${code}/point-rules`),
+    get(`/districts/${code}/wish-settings`)]);
   return h('section', { class: 'settings' },
     pageHeader(L('设置', 'Settings')),
     h('div', { class: 'grid2' },
@@ -206,7 +209,10 @@ export async function settingsPage(params, ctx) {
         'Hours each level has. When they pass the system whistles the petition up or warns the level above; petitions already waiting keep their deadline.'),
       LIMITS, limits, L('小时', 'h'), (body) => put(`/districts/${code}/time-limits`, body)),
       numberForm(L('积分规则', 'Point rules'), L('评价、办理、志愿活动和自主申报发放的积分。修改不影响已发放的积分。', 'Points for rating, handling, volunteering and good deeds. Changes never rewrite past entries.'),
-        RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body))),
+        RULES, rules, L('积分', 'pts'), (body) => put(`/districts/${code}/point-rules`, body)),
+      numberForm(L('微心愿', 'Micro-wishes'), L('心愿发布后多少天无人认领，提醒社区工作人员。', 'Days a wish may wait unadopted before its community’s staff are told.'),
+        [['flag_days', '无人认领提醒', 'Tell staff after']], wishSettings, L('天', 'days'), (body) => put(`/districts/${code}/wish-settings`, body)),
+      await careSettingsCard(numberForm)),
     await categorySection(ctx.rerender),
     await templatesSection(ctx.rerender),
     await ledgerSection());
