@@ -254,7 +254,7 @@ class PointsService:
     def list_wishes(self, query=None):
         now = self.clock()
         items, total, params = wishes.list_for(self.db, self.auth, query or {},
-                                               wishes.lookup_organisation(self.grid), now)
+                                               wishes.lookup_organisation(self.grid), now, GridDirectory(self.grid))
         return WishPageSchema().dump({"items": [wish_view(w, now) for w in items], "total": total,
                                       "page": params["page"], "page_size": params["page_size"]})
 

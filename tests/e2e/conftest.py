@@ -73,17 +73,32 @@ def second_district():
             {"username": "qj-party2", "password": PASSWORD, "name": "青山社区报到党员", "roles": ["party_member"],
              "scope": "qingshan"},
             {"username": "qj-volunteer", "password": PASSWORD, "name": "青山志愿者", "roles": ["volunteer"], "scope": "qs-b1"},
+            {"username": "qj-org", "password": PASSWORD, "name": "青山物业经理", "roles": ["organisation_member"]},
+        ],
+        "organisations": [{"id": "qs-wy", "name": "青山物业", "kind": "company", "community": "qingshan",
+                           "members": ["qj-org"]}],
+        "households": [
+            {"id": "qs-b1-101", "building_id": "qs-b1", "name": "青山1栋101 綦家", "address": "1单元101",
+             "members": [{"name": "綦江居民", "relation": "户主", "user_id": "qj-resident"}], "care_level": "green"},
+            {"id": "qs-b1-202", "building_id": "qs-b1", "name": "青山1栋202 谭家", "address": "1单元202",
+             "members": [{"name": "谭婆婆", "relation": "户主", "phone": "13800000202"}], "care_level": "red",
+             "care_reason": "独居老人，行动不便"},
         ],
     }
 
 
 def import_in_parts(client, code, document, size=4):
     """Import a set-up document a few people at a time: hashing passwords is the slow part of an import,
-    and on a loaded machine a dozen of them can outlast the gateway's RPC timeout."""
+    and on a loaded machine a dozen of them can outlast the gateway's RPC timeout. Organisations and
+    households name people, so they come once everyone is in."""
     users = document.get("users", [])
-    counts = client.post(f"/api/v1/districts/{code}/import", dict(document, users=users[:size]))
+    later = {k: document[k] for k in ("organisations", "households") if k in document}
+    first = {k: v for k, v in document.items() if k not in later}
+    counts = client.post(f"/api/v1/districts/{code}/import", dict(first, users=users[:size]))
     for start in range(size, len(users), size):
         counts["users"] += client.post(f"/api/v1/districts/{code}/import", {"users": users[start:start + size]})["users"]
+    if later:
+        counts.update({k: v for k, v in client.post(f"/api/v1/districts/{code}/import", later).items() if k in later})
     return counts
 
 
@@ -105,7 +120,7 @@ def users(platform, districts):
     names = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1",
              "wc-secretary", "cj-clerk", "zz-clerk", "hb-admin", "wc-party1", "wc-party2",
              "qj-resident", "qj-leader", "qj-grid1", "qj-gridlead", "qj-secretary", "qj-clerk", "qj-admin",
-             "qj-party1", "qj-party2", "qj-volunteer"]
+             "qj-party1", "qj-party2", "qj-volunteer", "gxs-he", "qj-org"]
     return {name: anonymous.login(name, PASSWORD) for name in names}
 
 

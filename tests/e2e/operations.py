@@ -15,7 +15,7 @@ from civicgrid.auth import PLATFORM_ADMIN
 from civicgrid.auth import ROLES as DISTRICT_ROLES
 
 from .conftest import PASSWORD
-from .tenancy import CAST, HELP_CATEGORY
+from .tenancy import CAST, HELP_CATEGORY, ORGANISATION_NAMES
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MATRIX = os.path.join(os.path.dirname(__file__), "authorization.yaml")
@@ -40,9 +40,25 @@ def key(method, path):
     return f"{method} {path}"
 
 
+# the wish (by state, see tenancy.build) each action is tried on, and the project
+WISH_TARGET = {"adopt": "open", "withdraw": "open_withdraw", "fulfil": "adopted", "confirm": "fulfilled"}
+PROJECT_TARGET = {"resolve-petitions": "done"}
+
+
+def _action(path):
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _petition(tenant, path):
-    action = path.rstrip("/").rsplit("/", 1)[-1]
-    return tenant.ids["petitions"][ACTION_TARGET.get(action, "grid_submitted")]
+    return tenant.ids["petitions"][ACTION_TARGET.get(_action(path), "grid_submitted")]
+
+
+def _wish(tenant, path):
+    return tenant.ids["wishes"][WISH_TARGET.get(_action(path), "open")]
+
+
+def _project(tenant, path):
+    return tenant.ids["projects"][PROJECT_TARGET.get(_action(path), "proposed")]
 
 
 # path parameter -> its value in a district (``tenant``), given the operation's path
@@ -66,14 +82,30 @@ PARAMETERS = {
     "claim_id": lambda t, path: t.ids["pending_claim"],
     "account": lambda t, path: t.ids["account"],
     "transaction_id": lambda t, path: t.ids["transaction_id"],
+    "wish_id": _wish,
+    "organisation_id": lambda t, path: t.ids["organisation_id"],
+    "household_id": lambda t, path: t.ids["household_id"],
+    "project_id": _project,
 }
 
 
 # parameters worth more than one value in the walk: every kind of points account
 VARIANTS = {
     "account": lambda t: [t.ids["account"], f"community:{t.ids['community']}", f"shop:{t.ids['community']}",
-                          f"issuance:{t.code}"],
+                          f"issuance:{t.code}", f"org:{t.code}:{t.ids['organisation_id']}"],
 }
+# paths whose district is the caller's own (from the token) unless a query names one (the platform
+# administrator's way in): the walk calls each both ways, and a member's own district must win
+DISTRICT_QUERY = ("/api/v1/households",)
+
+
+def queries(path, tenant):
+    """The queries the walk sends with ``path`` when calling into ``tenant``."""
+    if "{account}" in path:
+        return [{"district": tenant.code}]   # members' own district wins
+    if path.startswith(DISTRICT_QUERY):
+        return [None, {"district": tenant.code}]
+    return [None]
 
 
 def variants(path, tenant):
@@ -118,6 +150,16 @@ def _activity(t, role, now):
 
 def _merge(t, role, now):
     return {"into": t.ids["petitions"]["grid_in_progress"]}
+
+
+def _local_day(now, days=0):
+    return (now + timedelta(hours=8, days=days)).date().isoformat()
+
+
+def _wish_post(t, role, now):
+    body = {"title": "走查心愿", "reason": "走查", "wanted_by": _local_day(now, 200)}
+    # community staff post for a resident of their community, everyone else for themselves
+    return dict(body, resident_id=t.ids["user_id"]) if role == "community_staff" else body
 
 
 # "METHOD path" -> body(tenant whose identifiers it names, the caller's role, the platform's now).
@@ -175,6 +217,28 @@ BODIES = {
     "PUT /api/v1/districts/{code}/shop-settings": lambda t, role, now: {"pickup_days": 3},
     "POST /api/v1/districts/{code}/points/transactions/{transaction_id}/reversal":
         lambda t, role, now: {"reason": "走查"},
+    "POST /api/v1/wishes": _wish_post,
+    "POST /api/v1/wishes/{wish_id}/adopt": lambda t, role, now: {},
+    "POST /api/v1/wishes/{wish_id}/fulfil": lambda t, role, now: {"note": "走查", "media": []},
+    "POST /api/v1/wishes/{wish_id}/confirm": lambda t, role, now: {"note": "走查"},
+    "POST /api/v1/wishes/{wish_id}/withdraw": lambda t, role, now: {"reason": "走查"},
+    "PUT /api/v1/districts/{code}/wish-settings": lambda t, role, now: {"flag_days": 7},
+    "POST /api/v1/districts/{code}/organisations": lambda t, role, now: {
+        "id": "walk-" + uuid.uuid4().hex[:8], "name": "走查单位", "community": t.ids["community"]},
+    # the name it has: an allowed change leaves it as every test knows it
+    "PUT /api/v1/districts/{code}/organisations/{organisation_id}": lambda t, role, now: {
+        "name": ORGANISATION_NAMES[t.ids["organisation_id"]]},
+    "PUT /api/v1/households/{household_id}/care-level": lambda t, role, now: {"level": "green", "reason": "走查"},
+    "POST /api/v1/households/{household_id}/visits": lambda t, role, now: {"visited_on": _local_day(now),
+                                                                           "notes": "走查"},
+    "PUT /api/v1/districts/{code}/care-settings": lambda t, role, now: {"red_days": 7},
+    "POST /api/v1/projects": lambda t, role, now: {"title": "走查项目",
+                                                   "petition_ids": [t.ids["petitions"]["grid_submitted"]]},
+    "PATCH /api/v1/projects/{project_id}": lambda t, role, now: {"description": "走查"},
+    # approving: the district administrator's alone (a budget and a sponsor are committed)
+    "POST /api/v1/projects/{project_id}/transition": lambda t, role, now: {"status": "approved"},
+    "POST /api/v1/projects/{project_id}/comments": lambda t, role, now: {"text": "走查"},
+    "POST /api/v1/projects/{project_id}/resolve-petitions": lambda t, role, now: {"note": "走查"},
     "POST /api/v1/operator/parked/replay": lambda t, role, now: {"ids": ["no-such-message"]},
     "POST /api/v1/operator/parked/discard": lambda t, role, now: {"ids": ["no-such-message"]},
 }

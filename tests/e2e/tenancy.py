@@ -3,7 +3,9 @@
 ``hb`` (the demo district) and ``qj`` (conftest.second_district(), one person of every role) each get,
 made through the API by their own people: petitions in every state an action needs, a help request,
 a follow-up, a shop item, orders, an activity, claims, a broadcast (so everyone in the community has a
-notice), an Open311 API key, a webhook and a delivery to it, a help category. ``Tenant.ids`` names
+notice), an Open311 API key, a webhook and a delivery to it, a help category, micro-wishes in every state
+an action needs, a visit to a household (households and an organisation come with the import), and
+micro-projects proposed (supported, commented on) and done. ``Tenant.ids`` names
 them by what a path parameter needs; ``Tenant.markers`` are strings only this district's data holds,
 so a test can tell whether an answer leaked any of it.
 """
@@ -24,24 +26,28 @@ from .conftest import eventually
 CAST = {
     "hb": {"resident": "wenxiaohua", "building_leader": "daiyunzhong", "grid_worker": "wc-grid1",
            "community_staff": "wc-secretary", "party_member": "wc-party2", "department_staff": "cj-clerk",
-           "district_admin": "hb-admin"},
+           "district_admin": "hb-admin", "organisation_member": "gxs-he"},
     "qj": {"resident": "qj-resident", "building_leader": "qj-leader", "grid_worker": "qj-grid1",
            "grid_leader": "qj-gridlead", "community_staff": "qj-secretary", "party_member": "qj-party2",
-           "department_staff": "qj-clerk", "volunteer": "qj-volunteer", "district_admin": "qj-admin"},
+           "department_staff": "qj-clerk", "volunteer": "qj-volunteer", "district_admin": "qj-admin",
+           "organisation_member": "qj-org"},
 }
 # everyone of a district the walk signs in as (qj: every role; party1 is a resident and a party member)
 PEOPLE = {
     "hb": ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1", "wc-secretary",
-           "cj-clerk", "zz-clerk", "hb-admin", "wc-party1", "wc-party2"],
+           "cj-clerk", "zz-clerk", "hb-admin", "wc-party1", "wc-party2", "gxs-he"],
     "qj": ["qj-resident", "qj-leader", "qj-grid1", "qj-gridlead", "qj-secretary", "qj-clerk", "qj-admin",
-           "qj-party1", "qj-party2", "qj-volunteer"],
+           "qj-party1", "qj-party2", "qj-volunteer", "qj-org"],
 }
 PLACES = {
     "hb": {"building": "b28", "grid": "wenchang-g1", "community": "wenchang", "department": "chengjian",
-           "category": "streetlight"},
+           "category": "streetlight", "household": "b28-1-201", "organisation": "gxs"},
     "qj": {"building": "qs-b1", "grid": "qs-g1", "community": "qingshan", "department": "qj-cj",
-           "category": "streetlight"},
+           "category": "streetlight", "household": "qs-b1-101", "organisation": "qs-wy"},
 }
+# the organisations' names as imported: a change of organisation in a test keeps them
+ORGANISATION_NAMES = {"gxs": "区供销社河边分社", "qs-wy": "青山物业"}
+LOCAL = timedelta(hours=8)   # wishes' days and visits' days are local (UTC+8)
 HELP_CATEGORY = "tenancy_help"
 
 
@@ -167,6 +173,45 @@ class Builder:
         body = {"application": f"tenancy-{self.t.code}", "name": f"{self.tag}随手拍"}
         return self.t.admin.post(f"/api/v1/districts/{self.t.code}/api-keys", body, expect=201)["id"]
 
+    # -- micro-wishes, households, micro-projects ----------------------------------------
+
+    def wish(self, adopter=None, fulfilled=False, title="想要一把轮椅"):
+        """A wish of the resident's, open; or adopted by ``adopter`` (a role); or fulfilled by them too."""
+        wanted_by = (self.now + LOCAL + timedelta(days=200)).date().isoformat()
+        body = {"title": f"{self.tag}{title}", "reason": "腿脚不便", "wanted_by": wanted_by}
+        wish_id = self.who("resident").post("/api/v1/wishes", body, expect=201)["id"]
+        if adopter:
+            way = "organisation" if adopter == "organisation_member" else "person"
+            self.who(adopter).post(f"/api/v1/wishes/{wish_id}/adopt", {"adopter": way}, expect=200)
+        if fulfilled:
+            self.who(adopter).post(f"/api/v1/wishes/{wish_id}/fulfil", {"note": f"{self.tag}送到了"}, expect=200)
+        return wish_id
+
+    def visit(self):
+        body = {"visited_on": self.today(), "notes": f"{self.tag}入户走访", "needs_found": ["助餐"]}
+        path = f"/api/v1/households/{self.t.place('household')}/visits"
+        return self.who("grid_worker").post(path, body, expect=201)["id"]
+
+    def today(self):
+        return (self.now + LOCAL).date().isoformat()
+
+    def project(self, done=False):
+        """A project of the community from a petition of its own, with a budget and a sponsor: proposed
+        (the resident supports it and comments), or approved, carried out and done."""
+        staff = self.who("community_staff")
+        body = {"title": f"{self.tag}楼道灯改造", "petition_ids": [self.grid_submitted("楼道灯又坏了")],
+                "budget": "1000.00", "sponsor": "物业"}
+        project_id = staff.post("/api/v1/projects", body, expect=201)["id"]
+        if done:
+            self.t.admin.post(f"/api/v1/projects/{project_id}/transition", {"status": "approved"}, expect=200)
+            for status in ("in_progress", "done"):
+                staff.post(f"/api/v1/projects/{project_id}/transition", {"status": status}, expect=200)
+        else:
+            resident = self.who("resident")
+            resident.post(f"/api/v1/projects/{project_id}/support", expect=200)
+            resident.post(f"/api/v1/projects/{project_id}/comments", {"text": f"{self.tag}早该修了"}, expect=201)
+        return project_id
+
     def webhook(self, department=None):
         # a district webhook for broadcasts only: one delivery per broadcast, to a host that never answers;
         # a department's hears of petitions dispatched to it
@@ -215,6 +260,14 @@ def build(tenant, now):
         department=b.t.place("department"), account=f"user:{CAST[code]['resident']}")
     ids.update(spare_webhook=b.webhook(), spare_key=b.api_key(), spare_claim=b.claim(),
                department_webhook=b.webhook(department=b.t.place("department")))
+    # a wish in the state each action moves it from (wish_id: the open one)
+    ids["wishes"] = {"open": b.wish(), "open_withdraw": b.wish(title="想要一副老花镜"),
+                     "adopted": b.wish(adopter="party_member", title="想有人陪我去医院"),
+                     "fulfilled": b.wish(adopter="party_member", fulfilled=True, title="想修好收音机")}
+    ids.update(wish_id=ids["wishes"]["open"], household_id=b.t.place("household"),
+               organisation_id=b.t.place("organisation"), visit_id=b.visit(),
+               projects={"proposed": b.project(), "done": b.project(done=True)})
+    ids["project_id"] = ids["projects"]["proposed"]
     ids["notification_id"] = eventually(
         lambda: resident.get("/api/v1/notifications", params={"broadcast_id": broadcast})["items"])[0]["id"]
     # everyone of the community heard of the broadcast by now: each one's own newest notice
@@ -225,8 +278,9 @@ def build(tenant, now):
             ids["notifications"][name] = items[0]["id"]
     tenant.markers |= {v for k, v in ids.items() if isinstance(v, str) and k not in (
         "code", "category", "locale", "event_type", "audience", "help_category")}
-    tenant.markers |= set(petitions.values()) | set(orders) | set(PEOPLE[code]) | {
-        place for kind, place in PLACES[code].items() if kind != "category"}
+    tenant.markers |= (set(petitions.values()) | set(orders) | set(PEOPLE[code]) | set(ids["wishes"].values())
+                       | set(ids["projects"].values())) | {
+        place for kind, place in PLACES[code].items() if kind != "category"} | {ORGANISATION_NAMES[ids["organisation_id"]]}
     return tenant
 
 
@@ -324,6 +378,13 @@ def snapshot(tenant, admin, call):
                        lambda x: (x["id"], x["status"], x["signed_up"], x["checked_in"])),
         "broadcasts": (a, "/api/v1/broadcasts", lambda b: b["id"]),
         "inbox": (tenant.clients[resident], "/api/v1/notifications", lambda n: (n["id"], n["read"], n["confirmed"])),
+        "wishes": (a, f"/api/v1/communities/{community}/wishes",
+                   lambda w: (w["id"], w["status"], (w["adopter"] or {}).get("user_id"), w["points"], w["updated_at"])),
+        "projects": (a, "/api/v1/projects", lambda p: (p["id"], p["status"], p["budget_fen"], p["sponsor"],
+                                                       p["supporters"], p["comment_count"], p["updated_at"],
+                                                       tuple(p["petition_ids"]), len(p["timeline"]))),
+        "households": (a, "/api/v1/households", lambda h: (h["id"], h["care_level"], h["care_reason"],
+                                                           h["visit_count"], h["last_visit_on"])),
     }
     single = {  # name -> (who, path, params, what of the answer counts)
         "ledger": (a, f"{district}/ledger/check", None, lambda b: (b["entries"], b["sum"], b["orders"])),
@@ -340,6 +401,15 @@ def snapshot(tenant, admin, call):
                       lambda b: sorted((t["type"], t["audience"], t["locale"], t["source"]) for t in b)),
         "preferences": (a, f"{district}/users/{resident}/notification-preferences", None, None),
         "audit": (admin, f"{district}/audit", {"limit": 1}, lambda b: b["total"]),
+        "organisations": (a, f"{district}/organisations", None, lambda b: sorted(
+            (o["id"], o["name"], o["kind"], o["community"], o["updated_at"], tuple(m["user_id"] for m in o["members"]))
+            for o in b)),
+        "wish_settings": (a, f"{district}/wish-settings", None, None),
+        "care_settings": (a, f"{district}/care-settings", None, None),
+        "visits": (a, f"/api/v1/households/{tenant.ids['household_id']}/visits", {"page_size": 100},
+                   lambda b: (b["total"], sorted(v["id"] for v in b["items"]))),
+        "comments": (a, f"/api/v1/projects/{tenant.ids['project_id']}/comments", {"page_size": 50},
+                     lambda b: b["total"]),
     }
     first = call.many([(who, "GET", path, None, params) for who, path, params, _ in single.values()]
                       + [(who, "GET", path, None, {"page_size": 100}) for who, path, _ in paged.values()])

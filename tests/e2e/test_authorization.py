@@ -43,6 +43,24 @@ def matrix():
     return load_matrix()
 
 
+# each acting role fulfils a wish it adopted itself; the others are tried on the party member's
+WISH_ADOPTERS = ("party_member", "volunteer", "organisation_member")
+
+
+class Wishes:
+    """A wish adopted by each adopting role, made on first use."""
+
+    def __init__(self, builder, tenant):
+        self.builder = builder
+        self.made = {"party_member": tenant.ids["wishes"]["adopted"]}
+
+    def adopted_by(self, role):
+        role = role if role in WISH_ADOPTERS else "party_member"
+        if role not in self.made:
+            self.made[role] = self.builder.wish(adopter=role, title="想有人帮忙修水管")
+        return self.made[role]
+
+
 class Petitions:
     """A fresh petition per action and acting role, in the state that role acts on (tenancy.Builder)."""
 
@@ -65,7 +83,9 @@ def world(users, admin, platform, clock):
     tenant = build(Tenant("qj", {name: users[name] for name in PEOPLE["qj"]}), now)
     clients = {role: users[name] for role, name in CAST["qj"].items()}
     clients.update(anonymous=Client(platform.url), platform_admin=admin)
-    return {"tenant": tenant, "clients": clients, "petitions": Petitions(Builder(tenant, now)), "now": now}
+    builder = Builder(tenant, now)
+    return {"tenant": tenant, "clients": clients, "petitions": Petitions(builder), "wishes": Wishes(builder, tenant),
+            "now": now}
 
 
 def target(method, path, role, world):
@@ -88,7 +108,9 @@ def target(method, path, role, world):
         overrides["order_id"] = ids["orders"][1]
     if path.endswith("/reject"):
         overrides["claim_id"] = ids["spare_claim"]
-    if "{account}" in path:
+    if path.endswith("/{wish_id}/fulfil"):
+        overrides["wish_id"] = world["wishes"].adopted_by(role)
+    if "{account}" in path or (role == "platform_admin" and path.startswith(ops.DISTRICT_QUERY)):
         query = {"district": t.code}   # the platform administrator names the district; members have theirs
     return ops.fill(path, t, overrides), query
 

@@ -9,6 +9,8 @@ body does declare are checked for what they may hold: a rating only of one's own
 only for one's own community, a check-in only of someone who signed up, a merge only into a petition
 of one's own district, an import that cannot take another district's person, node or role.
 """
+from datetime import timedelta
+
 import pytest
 import requests
 
@@ -28,10 +30,14 @@ FORBIDDEN = {
     "secret": "chosen-by-me", "key": "o311_chosen-by-me", "roles": ["district_admin"], "sender": "qj-admin",
     "recipient": "qj-admin", "community": "qingshan", "reserved": 0, "sold": 0, "stock_added": 0, "version": 1,
     "timeline": [], "department_id": "qj-cj", "score": 5,
+    # a wish's adopter, a project's support and approval, a household's level, an organisation's account
+    "adopter": {"kind": "person", "user_id": "qj-admin"}, "supporters": 1000, "budget_fen": 1, "approved_at":
+        "2020-01-01T00:00:00+00:00", "care_level": "red", "visits": [], "account": "org:qj:qs-wy",
+    "organisation": "qs-wy", "members": ["qj-admin"],
 }
 # who tries each operation: the first role of this list the matrix allows
 PREFERENCE = ("resident", "building_leader", "grid_worker", "grid_leader", "community_staff", "district_admin",
-              "party_member", "department_staff", "volunteer", PLATFORM_ADMIN, "anonymous")
+              "party_member", "department_staff", "volunteer", "organisation_member", PLATFORM_ADMIN, "anonymous")
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +99,24 @@ def _import_entry(section, **fields):
 def test_fields_a_body_declares_hold_only_what_the_caller_may_set(tenants, admin, call, clock):
     hb, qj = tenants["hb"], tenants["qj"]
     # petitions of this test's own: other tests move the clock, and time limits move petitions on
-    fresh = Builder(qj, platform_now(clock.offset))
+    now = platform_now(clock.offset)
+    fresh = Builder(qj, now)
     petitions = {"resolved": fresh.resolved(), "grid_submitted": fresh.grid_submitted(), "escalated": fresh.escalated()}
+    # a project approved by the district: its budget and sponsor are the district administrator's now
+    approved, proposed = fresh.project(), fresh.project()
+    qj.admin.post(f"/api/v1/projects/{approved}/transition", {"status": "approved"}, expect=200)
+    wish = fresh.wish()
     before = settled_snapshot(qj, admin, call)
     resident, party1, staff = qj.as_role("resident"), qj.clients["qj-party1"], qj.as_role("community_staff")
     leader, admin_ = qj.as_role("building_leader"), qj.admin
+    worker, member = qj.as_role("grid_worker"), qj.as_role("organisation_member")
+    wanted_by = (now + timedelta(hours=8, days=200)).date().isoformat()
+    a_wish = {"title": "x", "reason": "y", "wanted_by": wanted_by}
+    today = (now + timedelta(hours=8)).date().isoformat()
+    visits = f"/api/v1/households/{qj.ids['household_id']}/visits"
+    an_organisation = {"id": "qj-new-unit", "name": "新单位", "community": qj.ids["community"]}
+    a_household = {"id": "qs-b1-909", "building_id": qj.ids["building"], "name": "青山1栋909"}
+    hb_petition = hb.ids["petitions"]["grid_submitted"]
     person = {"username": "qj-newcomer", "password": PASSWORD, "name": "新居民", "roles": ["resident"],
               "scope": qj.ids["building"]}
     cases = [
@@ -135,6 +154,49 @@ def test_fields_a_body_declares_hold_only_what_the_caller_may_set(tenants, admin
                                                  "attributes": {"status": "closed"}}, 422, "attributes.status"),
         (resident, "POST", "/api/v1/petitions", {"category": qj.ids["category"], "title": "x",
                                                  "building_id": hb.ids["building"]}, 422, "building_id"),
+        # micro-wishes: only staff post for someone else, and only for a resident of their own community
+        (resident, "POST", "/api/v1/wishes", dict(a_wish, resident_id="qj-party1"), 403, None),
+        (staff, "POST", "/api/v1/wishes", dict(a_wish, resident_id=hb.ids["user_id"]), 422, "resident_id"),
+        (staff, "POST", "/api/v1/wishes", dict(a_wish, resident_id="qj-admin"), 422, "resident_id"),
+        (member, "POST", f"/api/v1/wishes/{wish}/adopt", {"adopter": "person"}, 403, "adopter"),
+        # organisations: a community and members of the district's own
+        (admin_, "POST", "/api/v1/districts/qj/organisations", dict(an_organisation, community=hb.ids["community"]),
+         422, "community"),
+        (admin_, "POST", "/api/v1/districts/qj/organisations", dict(an_organisation, members=["wenxiaohua"]),
+         422, "members[0]"),
+        (staff, "PUT", f"/api/v1/districts/qj/organisations/{qj.ids['organisation_id']}",
+         {"members": ["wenxiaohua"]}, 422, "members[0]"),
+        (admin_, "POST", "/api/v1/districts/qj/import",
+         _import_entry("organisations", **dict(an_organisation, members=["gxs-he"])), 422,
+         "organisations[0].members[0]"),
+        (admin_, "POST", "/api/v1/districts/qj/import",
+         _import_entry("organisations", **dict(an_organisation, community=hb.ids["community"])), 422,
+         "organisations[0].community"),
+        # households: in a building of the district, members its own people; a visit sets no level
+        (admin_, "POST", "/api/v1/districts/qj/import",
+         _import_entry("households", **dict(a_household, building_id=hb.ids["building"])), 422,
+         "households[0].building_id"),
+        (admin_, "POST", "/api/v1/districts/qj/import",
+         _import_entry("households", **dict(a_household, members=[{"name": "文小华", "user_id": "wenxiaohua"}])),
+         422, "households[0].members[0].user_id"),
+        (worker, "POST", visits, {"visited_on": today, "petition": {
+            "category": qj.ids["category"], "title": "x", "resident_id": hb.ids["user_id"]}}, 422,
+         "petition.resident_id"),
+        (worker, "POST", visits, {"visited_on": today, "petition": {
+            "category": qj.ids["category"], "title": "x", "status": "closed"}}, 422, "petition.status"),
+        # micro-projects: the district's own petitions, buildings and departments; once approved, the
+        # budget and the sponsor are the district administrator's
+        (staff, "POST", "/api/v1/projects", {"title": "x", "petition_ids": [hb_petition]}, 422, "petition_ids"),
+        (staff, "POST", "/api/v1/projects", {"title": "x", "hotspot": {"category": "streetlight",
+                                                                      "building_id": hb.ids["building"]}},
+         422, "hotspot"),
+        (staff, "POST", "/api/v1/projects", {"title": "x", "petition_ids": [petitions["grid_submitted"]],
+                                             "sponsor_department_id": hb.ids["department"]},
+         422, "sponsor_department_id"),
+        (staff, "PATCH", f"/api/v1/projects/{proposed}", {"add_petition_ids": [hb_petition]}, 422, "add_petition_ids"),
+        (staff, "PATCH", f"/api/v1/projects/{proposed}", {"buildings": [hb.ids["building"]]}, 422, "buildings"),
+        (staff, "PATCH", f"/api/v1/projects/{approved}", {"budget": "1.00"}, 403, "budget"),
+        (staff, "PATCH", f"/api/v1/projects/{approved}", {"sponsor": "别人"}, 403, "sponsor"),
     ]
     answers = call.many([(who, method, path, body, None) for who, method, path, body, _, _ in cases])
     wrong = [f"{method} {path} {body} -> {describe(status, answer)} {answer.get('errors')} (want {want} {field})"
