@@ -15,7 +15,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 
 from . import audit, config
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, NotFound, Unauthorized
 
 CONTEXT_KEY = "auth_token"
 ALGORITHM = "HS256"
@@ -75,13 +75,23 @@ class AuthContext:
         return self
 
     def require_district(self, district):
-        """Staff of one district may act in that district only; the platform acts anywhere."""
+        """Members of one district see and act in that district only; the platform acts anywhere.
+
+        Another district is not found (404), not forbidden: its existence is not for outsiders to
+        learn. Check this before any role, so a role that could not act anyway learns no more."""
         self.require()
         if self.is_system or self.is_platform_admin:
             return self
         if self.district != district:
-            raise Forbidden("not a member of this district")
+            raise NotFound(f"no district {district!r}" if isinstance(district, str) else "no such district",
+                           {"district": ["not found"]})
         return self
+
+    def require_in_district(self, district, *roles):
+        """``require_district`` first (404), then one of ``roles`` (403; name ``platform_admin`` to let
+        the platform in)."""
+        self.require_district(district)
+        return self.require(*roles)
 
 
 ANONYMOUS = AuthContext()

@@ -186,7 +186,8 @@ def figures(district, petitions, total, community_of, department_names, report):
 @authenticated
 def dashboard(code):
     """The district's figures for its administrator (other districts: 404)."""
-    if g.auth.district != code:
+    # the platform administrator knows every district: refused for its role, not told "not found"
+    if g.auth.district != code and not g.auth.is_platform_admin:
         raise NotFound(f"no district '{code}'")
     if not g.auth.has("district_admin"):
         raise Forbidden("the dashboard is for the district's administrators")

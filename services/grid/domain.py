@@ -15,7 +15,7 @@ from civicgrid.events import make_event, utcnow
 
 from . import importer, organisations
 from .schemas import (CategoryIn, CategoryOut, ClaimsOut, DepartmentOut, DistrictIn, DistrictOut, LocationOut,
-                      PartyMemberOut, ResponsibleOut, flatten)
+                      NodeOut, PartyMemberOut, ResponsibleOut, flatten)
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -65,8 +65,8 @@ def get_district(db, auth, code):
 
 
 def _require_district_admin(auth, code, what):
-    auth.require()
-    if not (auth.is_platform_admin or (auth.has("district_admin") and auth.district == code)):
+    auth.require_district(code)  # another district is not found, whoever asks
+    if not (auth.is_platform_admin or auth.has("district_admin")):
         raise Forbidden(f"only the platform administrator or this district's administrator may {what}")
 
 
@@ -253,6 +253,15 @@ def _ancestors(db, district, building):
     for node in db.nodes.find({"district": district, "id": {"$in": building["path"][1:-1]}}):
         levels[node["type"]] = node["id"]
     return levels
+
+
+def get_node(db, auth, district, node_id):
+    """One node of the district's hierarchy (``{id, type, name, parent, path}``), for its members;
+    another district's, or none, is ``NotFound``."""
+    node = db.nodes.find_one({"district": _member(auth, district), "id": _text(node_id, "node_id")})
+    if node is None:
+        raise NotFound(f"no node {node_id!r} in district {district!r}", {"node_id": "not found"})
+    return NodeOut().dump(node)
 
 
 def locate_building(db, auth, district, building_id):

@@ -11,10 +11,13 @@ Who may do what, checked here for every caller:
 
 - see households and their visits: building leaders (their building), grid workers and
   grid leaders (their grid), community staff (their community), the district's
-  administrator, the platform; anyone else of the district is refused (403), another
-  district's household does not exist for them (404), nor one outside their area;
+  administrator, the platform; anyone else of the district is refused the list (403);
+- one household, its level or its visits: first whether the caller may see it, then what
+  they may do with it. Another district's household does not exist for them (404), nor one
+  outside their area, nor any household for those who see none (a resident, a department's
+  clerk): a family's troubles are not for them to learn of, not even that it is registered;
 - change a level: grid workers, grid leaders, community staff, the district's administrator
-  (a building leader reports, the community decides);
+  (a building leader reports, the community decides: 403);
 - log a visit: whoever may see the household, the platform's administrator excepted (a
   visit is paid by a person of the district).
 
@@ -49,8 +52,11 @@ def _text(value, name):
     return value
 
 
-def _scope(auth, district, roles, person=False):
-    """The filter of what ``auth`` may reach in ``district`` acting in one of ``roles``."""
+def _scope(auth, district, roles, person=False, hidden=False):
+    """The filter of what ``auth`` may reach in ``district`` acting in one of ``roles``.
+
+    Another district is 404 before any role is asked. ``hidden``: one household is asked for, and
+    for someone of none of ``roles`` it does not exist (404) rather than being refused (403)."""
     auth.require()
     _text(district, "district")
     if auth.is_system or auth.is_platform_admin:
@@ -60,6 +66,8 @@ def _scope(auth, district, roles, person=False):
     if auth.district != district:
         raise NotFound(f"no district {district!r}", {"district": ["not found"]})
     if not auth.has(*roles):
+        if hidden:
+            raise NotFound("no such household in your area", {"household_id": ["not found"]})
         raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
     if auth.has("district_admin"):
         return {"district": district}
@@ -208,14 +216,14 @@ def list_households(db, auth, district, query, now):
 
 def get_household(db, auth, district, household_id, now):
     """One household with its level's history and its latest visits."""
-    return _detail(db, _find(db, _scope(auth, district, VIEWERS), household_id), now)
+    return _detail(db, _find(db, _scope(auth, district, VIEWERS, hidden=True), household_id), now)
 
 
 def list_visits(db, auth, district, household_id, query):
     """Every visit to a household, the latest first."""
-    selector = _scope(auth, district, VIEWERS)
-    params = load(VisitQuery(), query)
+    selector = _scope(auth, district, VIEWERS, hidden=True)
     doc = _find(db, selector, household_id, {"visits": 1, "id": 1})
+    params = load(VisitQuery(), query)
     visits = _newest_first(doc.get("visits", []))
     start = (params["page"] - 1) * params["page_size"]
     page = visits[start:start + params["page_size"]]
@@ -237,9 +245,9 @@ def set_care_level(db, auth, district, household_id, change, now):
     The write is conditioned on the level and reason it replaces, so two people changing it at
     once cannot lose one change without anyone knowing (the second gets ``Conflict``).
     """
-    selector = _scope(auth, district, LEVEL_SETTERS, person=True)
+    doc = _find(db, _scope(auth, district, VIEWERS, hidden=True), household_id)
+    _scope(auth, district, LEVEL_SETTERS, person=True)
     fields = load(CareLevelIn(), change)
-    doc = _find(db, selector, household_id)
     before, level, reason = doc["care_level"], fields["level"], fields["reason"].strip()
     if before == level and doc.get("care_reason") == reason:
         return _detail(db, doc, now)
@@ -269,13 +277,13 @@ def record_visit(db, auth, district, household_id, visit, now, file_petition=Non
     household's petitions and logs again (with the same Idempotency-Key the petition is not
     filed twice).
     """
-    selector = _scope(auth, district, VIEWERS, person=True)
+    doc = _find(db, _scope(auth, district, VIEWERS, hidden=True), household_id)
+    _scope(auth, district, VIEWERS, person=True)
     fields = load(VisitIn(), visit)
     on = care_levels.today(now)
     if fields["visited_on"] > on:
         raise Invalid("a visit cannot be dated in the future",
                       {"visited_on": [f"must not be after today ({on.isoformat()})"]})
-    doc = _find(db, selector, household_id)
     petition_id = None
     if fields["petition"] is not None:
         petition_id = _file(doc, fields["petition"], file_petition)

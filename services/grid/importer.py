@@ -145,7 +145,7 @@ class _Importer:
     def __init__(self, db, code, sections, problems):
         self.db, self.code, self.sections, self.problems = db, code, sections, problems
         wanted = _strings(sections["nodes"], "id", "parent") | _strings(sections["users"], "scope")
-        wanted |= _strings(sections["households"], "building_id")
+        wanted |= _strings(sections["households"], "building_id") | _strings(sections["organisations"], "community")
         self.stored_nodes = {n["id"]: n for n in db.nodes.find(
             {"district": code, "id": {"$in": sorted(wanted)}})}
         self.stored_departments = {d["id"] for d in db.departments.find({"district": code}, {"id": 1})}

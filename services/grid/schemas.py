@@ -242,6 +242,14 @@ class LocationOut(Schema):
     street = fields.String(allow_none=True)
 
 
+class NodeOut(Schema):
+    id = fields.String()
+    type = fields.String()
+    name = fields.String()
+    parent = fields.String(allow_none=True)
+    path = fields.List(fields.String())
+
+
 class ResponsibleOut(Schema):
     district = fields.String()
     building_id = fields.String()

@@ -119,6 +119,10 @@ class GridService:
         return domain.user_profile(self.db, self.auth, district, user_id)
 
     @rpc
+    def get_node(self, district, node_id):
+        return domain.get_node(self.db, self.auth, district, node_id)
+
+    @rpc
     def locate_building(self, district, building_id):
         return domain.locate_building(self.db, self.auth, district, building_id)
 

@@ -96,8 +96,17 @@ def is_staff(auth, district, community):
 
 
 def require_admin(auth, district):
-    auth.require("district_admin", "platform_admin")
-    auth.require_district(district)
+    auth.require_in_district(district, "district_admin", "platform_admin")
+
+
+def require_community(directory, district, community):
+    """A community of another district, or of none, is not found: the same answer for both.
+
+    ``directory`` asks the grid (as the caller); without one (the domain's own tests) the community
+    is taken as given."""
+    if directory is not None and not directory.is_community(district, community):
+        raise NotFound(f"no community {community!r}", {"community": ["not found"]})
+    return community
 
 
 def require_member(auth):
@@ -120,7 +129,7 @@ def visible(auth, doc, what, owner_field="user_id"):
     raise NotFound(f"no such {what}", {f"{what}_id": [f"{doc['_id']} not found"]})
 
 
-def statement_access(db, auth, district, account):
+def statement_access(db, auth, district, account, directory=None):
     """May the caller read this account's statement? Returns ``(kind, owner, community)``."""
     kind = ledger.kind_of(account)
     if kind == "user":
@@ -136,6 +145,7 @@ def statement_access(db, auth, district, account):
     elif kind in ("community", "shop"):
         community = account.split(":", 1)[1]
         if is_admin(auth, district) or is_staff(auth, district, community):
+            require_community(directory, district, community)
             return kind, None, community
     elif kind == "org":
         doc = db.accounts.find_one({"_id": _id(district, account)})

@@ -42,9 +42,10 @@ def is_staff_view(auth, doc):
     return accounts.is_staff(auth, doc["district"], doc["community"]) or accounts.is_admin(auth, doc["district"])
 
 
-def create(db, auth, community, payload, now):
-    auth.require("community_staff")
+def create(db, auth, community, payload, now, directory=None):
     district = accounts.require_member(auth)
+    accounts.require_community(directory, district, community)  # another district's: 404 before any role
+    auth.require("community_staff")
     if not accounts.is_staff(auth, district, community):
         raise Forbidden(f"only staff of community {community} run its activities")
     fields = load(ActivityIn(), payload)
@@ -59,8 +60,9 @@ def create(db, auth, community, payload, now):
     return doc
 
 
-def list_for(db, auth, community, query):
+def list_for(db, auth, community, query, directory=None):
     district = accounts.require_member(auth)
+    accounts.require_community(directory, district, community)
     query = load(ActivityQuery(), query)
     selector = {"district": district, "community": community}
     if query["status"]:
@@ -78,6 +80,7 @@ def get(db, auth, activity_id):
 def signup(db, auth, activity_id, now):
     """Sign myself up; capacity holds however many sign up at once. Signing up twice is harmless."""
     doc = _get(db, auth, activity_id)
+    accounts.require_member(auth)  # the platform administrator reads activities but attends none
     user_id = auth.user_id
     if any(s["user_id"] == user_id for s in doc["signups"]):
         return doc
@@ -104,6 +107,7 @@ def _open_for_signup(doc, now):
 
 def withdraw(db, auth, activity_id, now):
     doc = _get(db, auth, activity_id)
+    accounts.require_member(auth)
     user_id = auth.user_id
     if not any(s["user_id"] == user_id for s in doc["signups"]):
         raise NotFound("you have not signed up for this activity", {"activity_id": [doc["_id"]]})

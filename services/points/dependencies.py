@@ -3,7 +3,7 @@ import logging
 
 from pymongo import ASCENDING, DESCENDING
 
-from civicgrid.errors import CivicGridError
+from civicgrid.errors import CivicGridError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,17 @@ def create_indexes(db):
 
 
 class GridDirectory:
-    """What the points service asks the grid: which community a building belongs to."""
+    """What the points service asks the grid: which community a building belongs to, whether a community
+    is one of the district's (asked as the caller, so another district's is not found either)."""
 
     def __init__(self, proxy):
         self.proxy = proxy
+
+    def is_community(self, district, community):
+        try:
+            return self.proxy.get_node(district, community).get("type") == "community"
+        except NotFound:
+            return False
 
     def community_of_scope(self, district, scope):
         try:

@@ -116,7 +116,7 @@ def set_my_settings(db, auth, settings, now=None):
     return my_points(db, auth, now)
 
 
-def statement(db, auth, account, query, now=None):
+def statement(db, auth, account, query, now=None, directory=None):
     """Any account's statement for a period: opening and closing balance, and every entry between."""
     auth.require()
     now = now or utcnow()
@@ -126,7 +126,7 @@ def statement(db, auth, account, query, now=None):
         raise NotFound("no such account", {"district": ["name the district"]})
     if account == "me":
         account = ledger.user_account(auth.user_id)
-    kind, owner, community = accounts.statement_access(db, auth, district, account)
+    kind, owner, community = accounts.statement_access(db, auth, district, account, directory)
     first, last = periods.default_period(now, {"from": query["from_"], "to": query["to"]})
     start, end = periods.window(first, last)
     opening = ledger.balance_before(db, district, account, start)

@@ -89,10 +89,13 @@ def _access(auth, district, community):
     raise Forbidden("district administrators, or the community's staff, see points reports")
 
 
-def report(db, auth, district, query, now):
+def report(db, auth, district, query, now, directory=None):
     query = load(ReportQuery(), query)
     district = district or accounts.require_member(auth)
     community = query["community"]
+    auth.require_district(district)  # another district is not found, whoever asks
+    if community:
+        accounts.require_community(directory, district, community)
     _access(auth, district, community)
     first, last = periods.default_period(now, {"from": query["from_"], "to": query["to"]})
     start, end = periods.window(first, last)
@@ -166,13 +169,15 @@ def _by_community(entries, activities, outstanding, registered):
     return rows
 
 
-def leaderboard(db, auth, district, community, query, now):
+def leaderboard(db, auth, district, community, query, now, directory=None):
     """Top earners of the period (光荣榜) for the district's members; opted-out people never appear."""
     query = load(LeaderboardQuery(), query)
     district = district or accounts.require_member(auth)
     if not accounts.is_admin(auth, district):
         auth.require()
         auth.require_district(district)
+    if community:
+        accounts.require_community(directory, district, community)
     first, last = periods.default_period(now, {"from": query["from_"], "to": query["to"]})
     start, end = periods.window(first, last)
     entries = _user_entries(db, district, community, start, end)

@@ -84,7 +84,8 @@ class PointsService:
 
     @rpc
     def statement(self, account, query=None):
-        return AccountStatementSchema().dump(domain.statement(self.db, self.auth, account, query or {}, self.clock()))
+        return AccountStatementSchema().dump(domain.statement(self.db, self.auth, account, query or {}, self.clock(),
+                                                              GridDirectory(self.grid)))
 
     @rpc
     @audited
@@ -165,11 +166,13 @@ class PointsService:
     @rpc
     @audited
     def create_activity(self, community, payload):
-        return self._activity(activities.create(self.db, self.auth, community, payload, self.clock()))
+        return self._activity(activities.create(self.db, self.auth, community, payload, self.clock(),
+                                                GridDirectory(self.grid)))
 
     @rpc
     def list_activities(self, community, query=None):
-        items, total, params = activities.list_for(self.db, self.auth, community, query or {})
+        items, total, params = activities.list_for(self.db, self.auth, community, query or {},
+                                                   GridDirectory(self.grid))
         return ActivityPageSchema().dump({"items": [activity_view(a, self.auth, activities.is_staff_view(self.auth, a))
                                                     for a in items],
                                           "total": total, "page": params["page"], "page_size": params["page_size"]})
@@ -251,7 +254,7 @@ class PointsService:
     def list_wishes(self, query=None):
         now = self.clock()
         items, total, params = wishes.list_for(self.db, self.auth, query or {},
-                                               wishes.lookup_organisation(self.grid), now)
+                                               wishes.lookup_organisation(self.grid), now, GridDirectory(self.grid))
         return WishPageSchema().dump({"items": [wish_view(w, now) for w in items], "total": total,
                                       "page": params["page"], "page_size": params["page_size"]})
 
@@ -298,12 +301,13 @@ class PointsService:
 
     @rpc
     def points_report(self, district=None, query=None):
-        return ReportSchema().dump(reports.report(self.db, self.auth, district, query or {}, self.clock()))
+        return ReportSchema().dump(reports.report(self.db, self.auth, district, query or {}, self.clock(),
+                                                  GridDirectory(self.grid)))
 
     @rpc
     def leaderboard(self, district=None, community=None, query=None):
         return LeaderboardSchema().dump(reports.leaderboard(self.db, self.auth, district, community, query or {},
-                                                            self.clock()))
+                                                            self.clock(), GridDirectory(self.grid)))
 
     # -- events in, timers ---------------------------------------------------------------
 

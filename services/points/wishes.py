@@ -328,7 +328,9 @@ def get(db, auth, wish_id, lookup=None):
     return _get(db, auth, wish_id, lookup)
 
 
-def list_for(db, auth, query, lookup=None, now=None):
+def list_for(db, auth, query, lookup=None, now=None, directory=None):
+    """``directory`` asks the grid whether a community the caller names is one of their district's: another
+    district's (or none) is 404 to everyone, its administrator included, before any role is asked."""
     district = accounts.require_member(auth)
     query = load(WishQuery(), query)
     view = query["view"] or ("community" if query["community"] else "mine")
@@ -345,6 +347,8 @@ def list_for(db, auth, query, lookup=None, now=None):
         community = query["community"] or (auth.scope if auth.has("community_staff") else None) or auth.community
         if not community:
             raise Invalid("name the community", {"community": ["required: you belong to no community"]})
+        if query["community"]:
+            accounts.require_community(directory, district, community)
         selector["community"] = community
         if accounts.is_staff(auth, district, community) or accounts.is_admin(auth, district):
             sort = [("attention", -1)] + sort  # flagged wishes nobody adopted come first

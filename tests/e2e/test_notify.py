@@ -20,7 +20,7 @@ from civicgrid.client import Client
 from civicgrid.harness import ROOT, Platform, drop_databases, temporary_vhost
 from services.notify.tests.receiver import Receiver
 
-from .conftest import PASSWORD, MovableClock, eventually, second_district
+from .conftest import PASSWORD, MovableClock, eventually, import_in_parts, second_district
 
 SHANGHAI = timezone(timedelta(hours=8))
 NAMES = ["wenxiaohua", "zhangyiqin", "huxingyou", "daiyunzhong", "daijiaqian", "wc-grid1", "wc-secretary",
@@ -56,10 +56,8 @@ def users(platform):
     admin.post("/api/v1/districts", demo["district"], expect=201)
     admin.post("/api/v1/districts/hb/import", {k: v for k, v in demo.items() if k != "district"})
     admin.post("/api/v1/districts", {"code": "qj", "name": "綦江区（演示）"}, expect=201)
-    qj = second_district()  # a district of its own texts and timezone, with an administrator of its own
-    qj["users"].append({"username": "qj-admin", "password": PASSWORD, "name": "綦江管理员",
-                        "roles": ["district_admin"], "scope": "qj"})
-    admin.post("/api/v1/districts/qj/import", qj)
+    # a district of its own texts and timezone, with an administrator of its own (qj-admin)
+    import_in_parts(admin, "qj", second_district())
     anonymous = Client(platform.url)
     clients = {name: anonymous.login(name, PASSWORD) for name in NAMES}
     clients["admin"] = admin

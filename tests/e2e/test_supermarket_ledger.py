@@ -107,7 +107,7 @@ def test_rules_and_caps_decide_awards_and_a_change_rewrites_nothing(village, clo
     assert changed["activity_attendance"] == 4 and changed["caps"]["activity"] == {"per_day": 10, "per_month": 100}
     assert users["hb-admin"].get("/api/v1/districts/hb/point-rules")["activity_attendance"] == 5  # per district
     error(village.staff, "PUT", rules_path, 403, json={"activity_attendance": 50})
-    error(users["hb-admin"], "PUT", rules_path, 403, json={"activity_attendance": 50})
+    error(users["hb-admin"], "PUT", rules_path, 404, json={"activity_attendance": 50})  # another district's
 
     # a cap per day: 6, then what is left of 10, then nothing
     assert [(r["points"], r["capped"]) for r in attend(village, clock, [0], points=6)[1]] == [(6, False)]

@@ -16,7 +16,7 @@ from services.points.service import PointsService
 # lock-out, not audited), an Open311 key check, reading one's own notices.
 READS = {
     GridService: {"ping", "audit_trail", "get_district", "authenticate", "party_members", "members_under",
-                  "user_profile", "locate_building", "responsible_for_building", "get_department",
+                  "user_profile", "get_node", "locate_building", "responsible_for_building", "get_department",
                   "list_departments", "department_for_category", "department_staff", "list_categories",
                   "get_category", "list_api_keys", "check_api_key", "match_building", "get_organisation",
                   "list_organisations", "list_households", "get_household", "list_visits", "get_care_settings",

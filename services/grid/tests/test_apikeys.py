@@ -84,11 +84,15 @@ def test_revoked_unknown_and_missing_keys_are_refused_naming_why(db):
 
 def test_only_the_districts_administrator_or_the_platform_manages_keys(db):
     apikeys.create_api_key(db, HB_ADMIN, "hb", HOTLINE)
-    for who in (QJ_ADMIN, HB_STAFF, HB_OPEN311):
+    for who in (HB_STAFF, HB_OPEN311):
         with pytest.raises(Forbidden):
             apikeys.create_api_key(db, who, "hb", HOTLINE)
         with pytest.raises(Forbidden):
             apikeys.list_api_keys(db, who, "hb")
+    with pytest.raises(NotFound):  # another district's administrator: as if hb did not exist
+        apikeys.create_api_key(db, QJ_ADMIN, "hb", HOTLINE)
+    with pytest.raises(NotFound):
+        apikeys.list_api_keys(db, QJ_ADMIN, "hb")
     with pytest.raises(Unauthorized):
         apikeys.list_api_keys(db, AuthContext(), "hb")
     assert apikeys.list_api_keys(db, QJ_ADMIN, "qj") == []
@@ -163,7 +167,7 @@ def test_lat_long_finds_the_nearest_building_with_a_coordinate(db):
 
 
 def test_only_members_of_the_district_ask_where_its_requests_land(db):
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         apikeys.match_building(db, QJ_OPEN311, "hb", address_id="b28")
     with pytest.raises(Invalid):
         apikeys.match_building(db, QJ_OPEN311, "qj", address_id="b28")  # qj's own: it has no b28

@@ -145,10 +145,39 @@ def test_each_sees_the_households_of_their_own_area(hb):
     for outsider in (RESIDENT, CLERK):
         with pytest.raises(Forbidden):
             households.list_households(hb, outsider, "hb", {}, T0)
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # not even their own household is there for them to learn of
             households.get_household(hb, outsider, "hb", "b28-0201", T0)
     with pytest.raises(NotFound):  # another district's: 404, not 403
         households.get_household(hb, OUTSIDER, "hb", "b27-0101", T0)
+
+
+def test_one_household_is_found_before_any_role_is_asked(hb):
+    """Another district's household, one outside the caller's area, and every household for someone who
+    sees none: the same 404 as a made-up id, whatever the command would have needed; nothing written."""
+    before = list(hb.households.find({}, {"_id": 1, "care_level": 1, "care_reason": 1, "visit_count": 1}))
+    level = {"level": "green", "reason": "好转"}
+    visit = {"visited_on": "2026-03-01"}
+    commands = [
+        lambda who, h: households.get_household(hb, who, "hb", h, T0),
+        lambda who, h: households.list_visits(hb, who, "hb", h, {}),
+        lambda who, h: households.set_care_level(hb, who, "hb", h, level, T0),
+        lambda who, h: households.record_visit(hb, who, "hb", h, visit, T0),
+    ]
+    xs_leader = AuthContext(user_id="xs-leader", district="xs", roles=("building_leader",), scope="xs-b1")
+    for command in commands:
+        for who, household in [(RESIDENT, "b28-0201"), (CLERK, "b27-0101"), (LEADER27, "b28-0201"),
+                               (RESIDENT, "no-such-home"), (LEADER27, "no-such-home")]:
+            with pytest.raises(NotFound) as found:
+                command(who, household)
+            assert found.value.errors == {"household_id": ["not found"]}
+        for who in (OUTSIDER, xs_leader):   # the district first: a role that could not act learns no more
+            with pytest.raises(NotFound) as found:
+                command(who, "b27-0101")
+            assert found.value.errors == {"district": ["not found"]}
+    # found, then refused for what the role may not do: a building leader reports, the grid decides
+    with pytest.raises(Forbidden):
+        households.set_care_level(hb, LEADER27, "hb", "b27-0101", level, T0)
+    assert list(hb.households.find({}, {"_id": 1, "care_level": 1, "care_reason": 1, "visit_count": 1})) == before
 
 
 def test_the_queue_puts_the_overdue_first_then_the_next_due(hb):
@@ -259,7 +288,7 @@ def test_a_bad_visit_names_the_field_and_writes_nothing(hb):
                       "petition": {"title": ""}}, on)
     assert set(errors) == {"visited_on", "needs_found[0]", "needs_found[1]", "notes", "petition.category",
                            "petition.title"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # a resident sees no household, not even their own
         households.record_visit(hb, RESIDENT, "hb", "b28-0201", {"visited_on": "2026-03-01"}, on)
     with pytest.raises(Forbidden):
         households.record_visit(hb, ADMIN, "hb", "b28-0201", {"visited_on": "2026-03-01"}, on)

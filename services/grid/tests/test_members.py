@@ -46,7 +46,7 @@ def test_members_under_refuses_strangers_residents_and_bad_input(imported):
         domain.members_under(imported, SYSTEM, "hb", "nowhere")
     with pytest.raises(Forbidden):
         domain.members_under(imported, HB_RESIDENT, "hb", "b28")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         domain.members_under(imported, OTHER_ADMIN, "hb", "b28")
     with pytest.raises(Invalid):
         domain.members_under(imported, SYSTEM, "hb", {"$ne": None})
@@ -64,7 +64,7 @@ def test_user_profile(imported):
         domain.user_profile(imported, SYSTEM, "hb", "ghost")
     with pytest.raises(NotFound):  # a resident does not look up neighbours
         domain.user_profile(imported, HB_RESIDENT, "hb", "daiyunzhong")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         domain.user_profile(imported, OTHER_ADMIN, "hb", "resident28")
 
 

@@ -101,6 +101,23 @@ def test_the_set_up_document_lists_them_and_importing_again_changes_nothing(db):
         set(err.value.errors)
 
 
+def test_a_document_of_organisations_alone_names_the_stored_communities_and_people(db):
+    """A later document (the district set up already) registers organisations with its stored
+    communities and members; another district's community is no community of this one."""
+    counts, _ = domain.import_district(db, ADMIN, "hb", {"organisations": [GXS]})
+    assert counts["organisations"] == 1
+    assert db.users.find_one({"username": "gxs-li"})["organisation"] == "gxs"
+    domain.create_district(db, ADMIN, "qj", "綦江区")
+    domain.import_district(db, ADMIN, "qj", {"nodes": [
+        {"id": "qingshan", "type": "community", "name": "青山社区", "parent": "qj"}]})
+    with pytest.raises(Invalid) as err:
+        domain.import_district(db, ADMIN, "qj", {"organisations": [dict(GXS, id="qs-x", community="wenchang",
+                                                                        members=["gxs-wang"])]})
+    assert set(err.value.errors) == {"organisations[0].community", "organisations[0].members[0]"}
+    assert domain.import_district(db, ADMIN, "qj", {"organisations": [dict(GXS, id="qs-x", community="qingshan",
+                                                                          members=[])]})[0]["organisations"] == 1
+
+
 def test_over_rpc(container_factory, service_config):
     container = container_factory(GridService, service_config)
     container.start()

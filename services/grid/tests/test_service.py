@@ -5,7 +5,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from civicgrid.auth import issue_token
-from civicgrid.errors import Forbidden, Invalid
+from civicgrid.errors import Forbidden, Invalid, NotFound
 from services.grid.service import GridService
 
 ADMIN_TOKEN = issue_token("admin", None, ["platform_admin"])[0]
@@ -77,7 +77,7 @@ def test_invalid_import_surfaces_as_invalid(grid):
     with pytest.raises(Invalid) as err:
         call(grid, "import_district", ADMIN_TOKEN, "hb", document)
     assert err.value.errors == {"nodes[0].parent": "unknown parent 'ghost'"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another district's member: as if hb did not exist
         call(grid, "get_district", OUTSIDER_TOKEN, "hb")
 
 

@@ -144,5 +144,5 @@ def test_staff_look_after_a_persons_preferences(db):
         domain.user_preferences(db, RESIDENT, directory, "hb", "zhangyiqin")
     with pytest.raises(Forbidden):
         domain.user_preferences(db, OTHER_STAFF, directory, "hb", "zhangyiqin")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another district: not found, not forbidden
         domain.user_preferences(db, STAFF, directory, "xs", "zhangyiqin")

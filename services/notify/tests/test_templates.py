@@ -107,7 +107,7 @@ def test_the_template_api_refuses_bad_input(db):
     assert "body" in err.value.errors
     with pytest.raises(Forbidden):
         domain.put_template(db, STAFF, "hb", "petition_claimed", "resident", "en", {"title": "a", "body": "b"})
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another district's administrator
         domain.put_template(db, OTHER, "hb", "petition_claimed", "resident", "en", {"title": "a", "body": "b"})
     with pytest.raises(Invalid):
         domain.list_templates(db, STAFF, "hb", {"locale": "xx"})

@@ -111,6 +111,24 @@ def test_other_districts_and_strangers_do_not_see_it(repo):
     assert usecases.get(repo, LEADER, p)["_id"] == p
 
 
+def test_another_district_is_not_found_before_any_role_is_asked(repo):
+    """A resident of qj (who could never record a follow-up) learns no more than its staff would."""
+    p = submit(repo)["_id"]
+    for who in (person("qjres", "resident", scope="q1", district="qj"),
+                person("qjcs", "community_staff", scope="qc", district="qj")):
+        with pytest.raises(NotFound):
+            usecases.record_follow_up(repo, who, p, {"outcome": "contacted", "note": "x"})
+    with pytest.raises(Forbidden):  # hb's own resident: the role is what refuses them
+        usecases.record_follow_up(repo, OWNER, p, {"outcome": "contacted", "note": "x"})
+    with pytest.raises(NotFound):
+        usecases.set_limits(repo, person("qjadmin", "district_admin", scope="qj", district="qj"), "hb",
+                            {"grid_claim_hours": 1})
+    with pytest.raises(Forbidden):
+        usecases.set_limits(repo, COMMUNITY, "hb", {"grid_claim_hours": 1})
+    platform = person("admin", "platform_admin", district=None)
+    assert usecases.set_limits(repo, platform, "hb", {"grid_claim_hours": 30})["grid_claim_hours"] == 30
+
+
 def test_lists_are_scoped_newest_first_and_paginated(repo):
     ids = [submit(repo, title=f"诉求{i}")["_id"] for i in range(5)]
     usecases.submit(repo, FakeDirectory(), NEIGHBOUR, {"category": "slope", "title": "29栋后坡滑坡", "building_id": "b29"})

@@ -176,3 +176,54 @@ def test_residents_see_activities_staff_see_who_signed_up(db):
     with pytest.raises(NotFound):
         activities.get(db, QJ_RESIDENT, made["_id"])
     assert activities.is_staff_view(STAFF, made) and not activities.is_staff_view(WEN, made)
+
+
+class GridAsCaller:
+    """The grid's own rules behind the question the points service asks it (as the caller)."""
+
+    def __init__(self, grid_db, auth):
+        self.grid_db, self.auth = grid_db, auth
+
+    def get_node(self, district, node_id):
+        from services.grid import domain as grid
+        return grid.get_node(self.grid_db, self.auth, district, node_id)
+
+
+@pytest.fixture
+def grid_db(open_db):
+    from services.grid import domain as grid
+    platform = AuthContext(user_id="admin", roles=("platform_admin",))
+    database = open_db("grid")
+    for code in ("hb", "qj"):
+        grid.create_district(database, platform, code, code)
+    grid.import_district(database, platform, "hb", {"nodes": [
+        {"id": "hebian", "type": "street", "name": "河边镇", "parent": "hb"},
+        {"id": "wenchang", "type": "community", "name": "文昌社区", "parent": "hebian"},
+        {"id": "wenchang-g1", "type": "grid", "name": "一网格", "parent": "wenchang"}]})
+    return database
+
+
+def test_another_districts_community_is_not_found_before_any_role(db, grid_db):
+    from services.points.dependencies import GridDirectory
+    create(db)
+    qj_staff = AuthContext(user_id="qj-secretary", district="qj", roles=("community_staff",), scope="qingshan",
+                           community="qingshan")
+    for who in (QJ_RESIDENT, qj_staff):   # a resident could never create one: still not found, not forbidden
+        directory = GridDirectory(GridAsCaller(grid_db, who))
+        with pytest.raises(NotFound):
+            activities.create(db, who, "wenchang", CLEAN_UP, NOW, directory)
+        with pytest.raises(NotFound):
+            activities.list_for(db, who, "wenchang", {}, directory)
+    with pytest.raises(NotFound):   # a grid is not a community
+        activities.list_for(db, WEN, "wenchang-g1", {}, GridDirectory(GridAsCaller(grid_db, WEN)))
+    assert activities.list_for(db, WEN, "wenchang", {}, GridDirectory(GridAsCaller(grid_db, WEN)))[1] == 1
+
+
+def test_the_platform_reads_activities_but_signs_up_for_none(db):
+    made = create(db)
+    platform = AuthContext(user_id="admin", roles=("platform_admin",))
+    assert activities.get(db, platform, made["_id"])["_id"] == made["_id"]
+    with pytest.raises(Forbidden):
+        activities.signup(db, platform, made["_id"], NOW)
+    with pytest.raises(Forbidden):
+        activities.withdraw(db, platform, made["_id"], NOW)

@@ -70,10 +70,19 @@ class Clock:
         return self.now
 
 
+def node_of(district, node_id):
+    """hb's communities, as the grid answers a member of hb (and nothing of any other district)."""
+    if district == "hb" and node_id in ("wenchang", "yanjinghe"):
+        return {"id": node_id, "type": "community", "name": node_id, "parent": "hebian",
+                "path": ["hb", "hebian", node_id]}
+    raise NotFound(f"no node {node_id!r} in district {district!r}")
+
+
 def start(container_factory, service_config, clock):
     container = container_factory(PointsService, service_config)
     grid, tick = replace_dependencies(container, "grid", "clock")
     grid.locate_building.side_effect = lambda district, building: {"community": "wenchang", "building_id": building}
+    grid.get_node.side_effect = node_of
     tick.side_effect = clock
     container.tick = tick  # how often this replica's workers asked the time: did it serve anything?
     container.start()

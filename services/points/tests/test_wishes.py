@@ -302,3 +302,51 @@ def test_an_adopted_wish_is_never_flagged_and_an_open_one_expires_after_its_day(
     assert db.wishes.find_one({"_id": adopted["_id"]})["status"] == "adopted"
     with pytest.raises(Conflict):
         wishes.adopt(db, VOLUNTEER, lapsing["_id"], {}, NOW)
+
+
+class GridAsCaller:
+    """The grid's own rules behind the question the points service asks it (as the caller)."""
+
+    def __init__(self, grid_db, auth):
+        self.grid_db, self.auth = grid_db, auth
+
+    def get_node(self, district, node_id):
+        from services.grid import domain as grid
+        return grid.get_node(self.grid_db, self.auth, district, node_id)
+
+
+@pytest.fixture
+def grid_db(open_db):
+    from services.grid import domain as grid
+    platform = AuthContext(user_id="admin", roles=("platform_admin",))
+    database = open_db("grid")
+    for code in ("hb", "qj"):
+        grid.create_district(database, platform, code, code)
+    grid.import_district(database, platform, "hb", {"nodes": [
+        {"id": "hebian", "type": "street", "name": "河边镇", "parent": "hb"},
+        {"id": "wenchang", "type": "community", "name": "文昌社区", "parent": "hebian"},
+        {"id": "wenchang-g1", "type": "grid", "name": "一网格", "parent": "wenchang"}]})
+    return database
+
+
+def test_another_districts_community_is_not_found_to_anyone_even_its_administrator(db, grid_db):
+    """A community the caller names is asked of the grid: another district's, a made-up one or a grid are
+    404 before any role, to the district administrator too (who sees every community of their own)."""
+    from services.points.dependencies import GridDirectory
+    from .helpers import QJ_ADMIN
+    posted(db)
+    qj_staff = person("qj-secretary", ["community_staff"], "qingshan", "qingshan", district="qj")
+    for who in (QJ_ADMIN, qj_staff, QJ_RESIDENT):
+        directory = GridDirectory(GridAsCaller(grid_db, who))
+        for query in ({"community": "wenchang"}, {"view": "community", "community": "wenchang"},
+                      {"community": "no-such-community"}):
+            with pytest.raises(NotFound) as found:
+                wishes.list_for(db, who, query, now=NOW, directory=directory)
+            assert found.value.errors == {"community": ["not found"]}
+    hb_admin = GridDirectory(GridAsCaller(grid_db, ADMIN))
+    with pytest.raises(NotFound):   # a grid is not a community
+        wishes.list_for(db, ADMIN, {"community": "wenchang-g1"}, now=NOW, directory=hb_admin)
+    assert wishes.list_for(db, ADMIN, {"community": "wenchang"}, now=NOW, directory=hb_admin)[1] == 1
+    with pytest.raises(Forbidden):  # a resident of the community: it exists, and is not theirs to list
+        wishes.list_for(db, ZHANG, {"community": "wenchang"}, now=NOW,
+                        directory=GridDirectory(GridAsCaller(grid_db, ZHANG)))

@@ -17,6 +17,7 @@ from services.points import periods
 from services.points.service import PointsService
 
 from .helpers import NOW
+from .test_supermarket_service import node_of
 
 
 def token(user, roles, scope=None, community=None, district="hb", name=None, organisation=None):
@@ -75,6 +76,7 @@ def start(container_factory, service_config, clock):
     grid, tick = replace_dependencies(container, "grid", "clock")
     tick.side_effect = clock
     grid.get_organisation.side_effect = lambda district, org: dict(GXS) if (district, org) == ("hb", "gxs") else None
+    grid.get_node.side_effect = node_of
     container.start()
     return container
 
@@ -182,3 +184,5 @@ def test_the_flag_timer_of_two_replicas_flags_once(container_factory, service_co
     assert [(w["id"], w["flagged"]) for w in page["items"]][0] == (waiting["id"], True)
     with pytest.raises(NotFound):
         call(replicas[1], "get_wish", QJ, waiting["id"])
+    with pytest.raises(NotFound):   # another district's community: as if it did not exist
+        call(replicas[1], "list_wishes", QJ, {"community": "wenchang"})
