@@ -46,8 +46,10 @@ provision-department: install
 	@test -n "$(DISTRICT)" -a -n "$(DEPARTMENT)" || { echo "usage: make provision-department DISTRICT=hb DEPARTMENT=chengjian"; exit 2; }
 	$(PY) -m civicgrid.provision department --district $(DISTRICT) --department $(DEPARTMENT)
 
+# The suite: bare stack and ours back to back, medians and ratios (BENCHMARKS.md). wrk, when installed, is
+# the load generator; without it a multi-process Python client stands in (apt-get install wrk to add it).
 bench: install
-	$(PY) bench/loop.py
+	$(PY) bench/suite.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
