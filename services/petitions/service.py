@@ -17,7 +17,7 @@ from civicgrid.rpc import rpc
 from civicgrid.store import Store
 
 from . import department_commands, open311, usecases
-from .dependencies import GridDirectory
+from .dependencies import GridAnswers, GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
 
@@ -38,6 +38,7 @@ class PetitionsService(department_commands.DepartmentCommands):
     # no nameko context headers: a department must never receive anyone's token
     integration = IntegrationPublisher()
     grid = RpcProxy("grid")
+    grid_answers = GridAnswers()
 
     @rpc
     def ping(self):
@@ -52,7 +53,8 @@ class PetitionsService(department_commands.DepartmentCommands):
     @audited
     def submit(self, payload):
         now = self.clock()
-        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now,
+        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid, self.grid_answers), self.auth,
+                                               payload, now,
                                                idempotency_key=self.idempotency_key)
         self._relay(petition["_id"])
         return petition_view(petition, now, duplicates)

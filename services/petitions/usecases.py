@@ -46,6 +46,9 @@ def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
         raise Invalid("unknown building", {"building_id": [f"no building {building_id!r} in this district"]})
     catalogue = {c["category"]: c for c in directory.list_categories(auth.district)}
     category = catalogue.get(fields["category"])
+    if category is None:  # perhaps defined a moment ago: the directory's answer may be a few seconds old
+        catalogue = {c["category"]: c for c in directory.list_categories(auth.district, fresh=True)}
+        category = catalogue.get(fields["category"])
     if category is None:
         known = ", ".join(sorted(catalogue)) or "none yet"
         raise Invalid("unknown category", {"category": [f"unknown category {fields['category']!r}; known: {known}"]})
