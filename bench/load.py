@@ -25,19 +25,23 @@ def wrk_available():
 
 
 class Target:
-    """One kind of request: method, paths (cycled), JSON body (``{n}`` in it becomes a counter), headers."""
+    """One kind of request: method, paths, JSON body, headers; ``variants`` (dicts of path, body and headers
+    that override those) are sent in turn, so a load can come from several users about several things."""
 
-    def __init__(self, base_url, method, paths, body=None, headers=None):
+    def __init__(self, base_url, method, paths, body=None, headers=None, variants=None):
         self.base_url = base_url.rstrip("/")
         self.method = method
-        self.paths = [paths] if isinstance(paths, str) else list(paths)
-        self.body = body
-        self.headers = dict(headers or {})
-        if body is not None:
-            self.headers.setdefault("Content-Type", "application/json")
-
-    def encoded(self):
-        return None if self.body is None else json.dumps(self.body, ensure_ascii=False)
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        self.variants = []
+        for variant in variants or [{}]:
+            for path in ([variant["path"]] if "path" in variant else paths):
+                payload = variant.get("body", body)
+                merged = dict(headers or {}, **variant.get("headers", {}))
+                if payload is not None:
+                    merged.setdefault("Content-Type", "application/json")
+                encoded = None if payload is None else json.dumps(payload, ensure_ascii=False)
+                self.variants.append((path, encoded, merged))
+        self.paths = [v[0] for v in self.variants]
 
 
 def summary(count, errors, seconds, latencies):
@@ -62,18 +66,19 @@ def _lua_string(text):
 
 def _lua(target):
     quoted = _lua_string
-    lines = [f"wrk.method = {quoted(target.method)}"]
-    for name, value in target.headers.items():
-        lines.append(f"wrk.headers[{quoted(name)}] = {quoted(value)}")
-    body = target.encoded()
-    paths = ", ".join(quoted(p) for p in target.paths)
-    lines += [f"local paths = {{{paths}}}", "local i = 0",
-              f"local body = {quoted(body) if body is not None else 'nil'}",
-              "request = function()",
-              "  i = i + 1",
-              "  return wrk.format(nil, paths[(i % #paths) + 1], nil, body)",
-              "end"]
-    return "\n".join(lines) + "\n"
+    rows = []
+    for path, body, headers in target.variants:
+        fields = ", ".join(f"[{quoted(k)}] = {quoted(v)}" for k, v in headers.items())
+        rows.append(f"  {{{quoted(path)}, {quoted(body) if body is not None else 'nil'}, {{{fields}}}}},")
+    return "\n".join([
+        f"wrk.method = {quoted(target.method)}",
+        "local variants = {", *rows, "}",
+        "local i = 0",
+        "request = function()",
+        "  i = i + 1",
+        "  local v = variants[(i % #variants) + 1]",
+        "  return wrk.format(nil, v[1], v[3], v[2])",
+        "end"]) + "\n"
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -123,7 +128,6 @@ def _worker(args):
     """One process: ``threads`` keep-alive connections, each sending back to back or at its own pace."""
     import threading
     target, threads, seconds, interval, first = args
-    body = target.encoded()
     results, lock = [], threading.Lock()
     started = time.perf_counter()
     stop = started + seconds
@@ -142,10 +146,9 @@ def _worker(args):
             if t >= stop:
                 break
             n += threads
-            path = target.paths[n % len(target.paths)]
+            path, body, headers = target.variants[n % len(target.variants)]
             try:
-                conn.request(target.method, path, body=None if body is None else body.replace("{n}", str(n)).encode(),
-                             headers=target.headers)
+                conn.request(target.method, path, body=None if body is None else body.encode(), headers=headers)
                 response = conn.getresponse()
                 response.read()
                 ok = response.status < 400

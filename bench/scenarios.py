@@ -25,6 +25,8 @@ from . import load, queues
 BARE_DRAIN_QUEUE = queues.event_queue("bare", "touched", "bare_handler", "handle_touched")
 POINTS_DRAIN_QUEUE = queues.event_queue("petitions", "petition_closed", "points", "handle_petition_closed")
 SUBMIT_BODY = {"category": "garbage", "title": "楼道垃圾"}
+SUBMIT_TITLES = {"garbage": "楼道垃圾", "slope": "边坡裂缝", "high_fall": "高空抛物", "streetlight": "路灯不亮"}
+SUBMITTERS = ("zhangyiqin", "huxingyou", "wc-party1")  # residents of 28栋 and 29栋 (demo/hebian.json)
 
 
 def wait_for(check, timeout=30, poll=0.002):
@@ -71,8 +73,13 @@ def bare_event_target(url):
 
 
 def ours_event_target(district):
-    return load.Target(district.url, "POST", "/api/v1/petitions", SUBMIT_BODY,
-                       {"Authorization": f"Bearer {district.token('zhangyiqin')}"})
+    """Residents of two buildings filing in four categories by turns: every petition of a category in a
+    building is a possible duplicate of the next (usecases.submit), so one resident filing one category
+    over and over would measure the duplicate search over a pile no estate has."""
+    return load.Target(district.url, "POST", "/api/v1/petitions", variants=[
+        {"body": {"category": category, "title": SUBMIT_TITLES[category]},
+         "headers": {"Authorization": f"Bearer {district.token(resident)}"}}
+        for resident in SUBMITTERS for category in SUBMIT_TITLES])
 
 
 def bare_rpc_target(url):
