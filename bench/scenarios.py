@@ -29,7 +29,7 @@ SUBMIT_TITLES = {"garbage": "楼道垃圾", "slope": "边坡裂缝", "high_fall"
 SUBMITTERS = ("zhangyiqin", "huxingyou", "wc-party1")  # residents of 28栋 and 29栋 (demo/hebian.json)
 
 
-def wait_for(check, timeout=30, poll=0.002):
+def wait_for(check, timeout=60, poll=0.005):
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if check():

@@ -64,9 +64,12 @@ def percentile(samples, p):
 
 
 class Suite:
-    def __init__(self, args, bare, ours, district):
+    def __init__(self, args, bare, ours, district, figures=None):
         self.args, self.bare, self.ours, self.district = args, bare, ours, district
-        self.figures = {(row[0], side): [] for row in ROWS for side in ("bare", "ours")}
+        self.figures = figures if figures is not None else {}
+        for row in ROWS:
+            for side in ("bare", "ours"):
+                self.figures.setdefault((row[0], side), [])
         self.saturation = {}
 
     def record(self, name, side, value):
@@ -221,6 +224,8 @@ def parse(argv=None):
     parser.add_argument("--warmup", type=float, default=3, help="seconds of each load before the first round")
     parser.add_argument("--only", default=STEPS, help=f"a comma-separated subset of {STEPS}")
     parser.add_argument("--tiny", action="store_true", help="one short round: that it runs, not what it measures")
+    parser.add_argument("--keep", action="store_true",
+                        help="one platform for every round (its store grows from round to round)")
     parser.add_argument("--logs", help="keep each process's log in this folder (default: a temporary one)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)
@@ -233,31 +238,45 @@ def parse(argv=None):
     return args
 
 
-def main(argv=None):
-    args = parse(argv)
-    info = machine()
-    client = "wrk" if load.wrk_available() else "a multi-process Python client (no wrk on the PATH)"
-    print(f"bench: bare and ours, {args.rounds} rounds; load from {client}, {args.clients} connections", flush=True)
+def run(args, batch, figures, logs):
+    """Start both stacks afresh (each in a vhost of its own), warm them up, measure the rounds of ``batch``."""
     with ExitStack() as stack:
-        logs = args.logs or stack.enter_context(tempfile.TemporaryDirectory(prefix="civicgrid-bench-"))
         bare_uri = stack.enter_context(temporary_vhost("civicgrid_bench_bare"))
         ours_uri = stack.enter_context(temporary_vhost("civicgrid_bench"))
-        os.makedirs(os.path.join(logs, "bare"), exist_ok=True)
-        os.makedirs(os.path.join(logs, "ours"), exist_ok=True)
-        bare = BareStack(bare_uri, log_dir=os.path.join(logs, "bare"))
-        ours = Processes(ours_uri, log_dir=os.path.join(logs, "ours"))
+        where = os.path.join(logs, f"round-{batch[0] + 1}")
+        os.makedirs(os.path.join(where, "bare"), exist_ok=True)
+        os.makedirs(os.path.join(where, "ours"), exist_ok=True)
+        bare = BareStack(bare_uri, log_dir=os.path.join(where, "bare"))
+        ours = Processes(ours_uri, log_dir=os.path.join(where, "ours"))
         stack.callback(bare.stop)
         stack.callback(ours.stop)
         bare.start()
         ours.start()
-        suite = Suite(args, bare, ours, scenarios.District(ours.url))
+        suite = Suite(args, bare, ours, scenarios.District(ours.url), figures)
         suite.warm_up()
-        for number in range(args.rounds):
+        for number in batch:
             suite.round(number)
-        table = suite.medians()
-        print_table(table, info, args.rounds)
-        if args.markdown:
-            print_table(table, info, args.rounds, markdown=True)
+        return suite
+
+
+def main(argv=None):
+    args = parse(argv)
+    info = machine()
+    client = "wrk" if load.wrk_available() else "a multi-process Python client (no wrk on the PATH)"
+    print(f"bench: bare and ours, {args.rounds} rounds; load from {client}, {args.clients} connections; "
+          f"{'one platform for every round' if args.keep else 'both stacks started afresh for each round'}",
+          flush=True)
+    # mongomock reads every document of a collection for every query, so a store that kept the
+    # rounds before would make each round slower than the last: by default each round starts empty
+    batches = [list(range(args.rounds))] if args.keep else [[n] for n in range(args.rounds)]
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="civicgrid-bench-") as scratch:
+        for batch in batches:
+            suite = run(args, batch, figures, args.logs or scratch)
+    table = suite.medians()
+    print_table(table, info, args.rounds)
+    if args.markdown:
+        print_table(table, info, args.rounds, markdown=True)
     return 0
 
 
