@@ -115,16 +115,10 @@ def ours_loop(district):
     leader.act(pid, "resolve", {"note": "已修复"})
     resident.act(pid, "rate", {"score": 5})
     rated = time.perf_counter()
-    state = {"points": False, "notice": False}
-
-    def visible():
-        if not state["points"]:
-            state["points"] = leader.get("/api/v1/points/me")["balance"] >= before + 10
-        if not state["notice"]:
-            inbox = leader.get(f"/api/v1/notifications?petition_id={pid}&type=points_awarded")
-            state["notice"] = bool(inbox["items"])
-        return state["points"] and state["notice"]
-    seen = wait_for(visible)
+    # the notice first: points_awarded is published after the booking, so once its notice shows the points
+    # are booked too, and the points service is not kept busy answering the poll while it books them
+    wait_for(lambda: bool(leader.get(f"/api/v1/notifications?petition_id={pid}&type=points_awarded")["items"]))
+    seen = wait_for(lambda: leader.get("/api/v1/points/me")["balance"] >= before + 10)
     return seen - started, seen - rated
 
 

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 
 import requests
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import load, queues, scenarios  # noqa: E402
 from bench.bare.stack import BareStack  # noqa: E402
-from civicgrid.harness import Processes, temporary_vhost  # noqa: E402
+from civicgrid.harness import Processes, drop_databases, temporary_vhost  # noqa: E402
 
 # name, unit, target (ours / bare at least, or ours at most, in the unit), how it is read
 ROWS = [
@@ -246,8 +247,11 @@ def run(args, batch, figures, logs):
         where = os.path.join(logs, f"round-{batch[0] + 1}")
         os.makedirs(os.path.join(where, "bare"), exist_ok=True)
         os.makedirs(os.path.join(where, "ours"), exist_ok=True)
+        # with MONGO_URI set, databases of the run's own, dropped afterwards (nothing to do on mongomock)
+        prefix = f"civicgrid_bench_{uuid.uuid4().hex[:8]}"
+        stack.callback(drop_databases, prefix)
         bare = BareStack(bare_uri, log_dir=os.path.join(where, "bare"))
-        ours = Processes(ours_uri, log_dir=os.path.join(where, "ours"))
+        ours = Processes(ours_uri, log_dir=os.path.join(where, "ours"), env={"MONGO_DB_PREFIX": prefix})
         stack.callback(bare.stop)
         stack.callback(ours.stop)
         bare.start()
