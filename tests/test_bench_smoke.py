@@ -117,3 +117,18 @@ def test_tiny_and_only_shape_a_run():
     assert (args.rounds, args.drain, args.only) == (1, 10, ["event", "drain"])
     with pytest.raises(SystemExit):
         suite.parse(["--only", "everything"])
+
+
+def test_a_ratio_is_the_median_of_each_rounds_own_ratio_and_targets_are_read_both_ways():
+    args = suite.parse(["--tiny"])
+    run = suite.Suite(args, None, None, None)
+    for bare, ours in ((100, 70), (300, 150), (200, 130)):   # ratios 0.70, 0.50, 0.65
+        run.record("event", "bare", bare)
+        run.record("event", "ours", ours)
+    run.record("loop1_p99", "bare", 20.0)
+    run.record("loop1_p99", "ours", 50.0)
+    rows = {row["name"]: row for row in run.medians()}
+    assert rows["event"]["ratio"] == pytest.approx(0.65) and rows["event"]["met"] is True
+    assert (rows["event"]["bare"], rows["event"]["ours"]) == (200, 130)
+    assert rows["loop1_p99"]["met"] is True and rows["loop1_p99"]["ratio"] == pytest.approx(2.5)
+    assert "drain" not in rows  # nothing measured, nothing shown
