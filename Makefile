@@ -46,8 +46,13 @@ provision-department: install
 	@test -n "$(DISTRICT)" -a -n "$(DEPARTMENT)" || { echo "usage: make provision-department DISTRICT=hb DEPARTMENT=chengjian"; exit 2; }
 	$(PY) -m civicgrid.provision department --district $(DISTRICT) --department $(DEPARTMENT)
 
+# The suite: bare stack and ours back to back, medians and ratios (BENCHMARKS.md). wrk, when installed, is
+# the load generator; without it a multi-process Python client stands in (apt-get install wrk to add it).
 bench: install
-	$(PY) bench/loop.py
+	@command -v wrk >/dev/null || { echo "make: no wrk; trying Debian's package (the bench falls back to a Python client)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk \
+	  || echo "make: wrk could not be installed: the multi-process Python client generates the load"; }
+	$(PY) bench/suite.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

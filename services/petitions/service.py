@@ -20,7 +20,7 @@ from civicgrid.tracing import Tracing
 
 from . import department_commands, open311, proxy_filing, usecases
 from . import project_entrypoints
-from .dependencies import GridDirectory
+from .dependencies import GridAnswers, GridDirectory
 from .repository import PetitionRepository, create_indexes
 from .views import petition_view
 
@@ -43,6 +43,7 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
     grid = RpcProxy("grid")
     tracing = Tracing(petition_key="id")   # correlation id, one log line per RPC and event
     metrics = Metrics(outboxes=("petitions", "projects"))
+    grid_answers = GridAnswers()
 
     @rpc
     def ping(self):
@@ -57,7 +58,8 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
     @audited
     def submit(self, payload):
         now = self.clock()
-        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid), self.auth, payload, now,
+        petition, duplicates = usecases.submit(self._repo(), GridDirectory(self.grid, self.grid_answers), self.auth,
+                                               payload, now,
                                                idempotency_key=self.idempotency_key)
         self._relay(petition["_id"])
         return petition_view(petition, now, duplicates)

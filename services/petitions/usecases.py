@@ -17,6 +17,7 @@ from . import attributes, deadlines, domain, queries
 from .schemas import ACTION_SCHEMAS, FollowUpRecordSchema, SubmitSchema, TimeLimitsSchema
 
 DUPLICATE_WINDOW = timedelta(days=7)
+DUPLICATE_FIELDS = ("title", "status", "created_at", "seq")  # what petition_view shows of a possible duplicate
 
 
 def limits(repo, district):
@@ -45,6 +46,9 @@ def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
         raise Invalid("unknown building", {"building_id": [f"no building {building_id!r} in this district"]})
     catalogue = {c["category"]: c for c in directory.list_categories(auth.district)}
     category = catalogue.get(fields["category"])
+    if category is None:  # perhaps defined a moment ago: the directory's answer may be a few seconds old
+        catalogue = {c["category"]: c for c in directory.list_categories(auth.district, fresh=True)}
+        category = catalogue.get(fields["category"])
     if category is None:
         known = ", ".join(sorted(catalogue)) or "none yet"
         raise Invalid("unknown category", {"category": [f"unknown category {fields['category']!r}; known: {known}"]})
@@ -55,7 +59,8 @@ def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
 
     duplicates = repo.find({
         "district": auth.district, "category": fields["category"], "building_id": location["building_id"],
-        "status": {"$in": list(domain.OPEN_STATES)}, "created_at": {"$gte": now - DUPLICATE_WINDOW}}, limit=5)
+        "status": {"$in": list(domain.OPEN_STATES)}, "created_at": {"$gte": now - DUPLICATE_WINDOW}},
+        limit=5, fields=DUPLICATE_FIELDS)
     filed_key = f"{auth.user_id}\x1f{idempotency_key}" if idempotency_key else None
     if filed_key:
         earlier = repo.find({"district": auth.district, "filed_key": filed_key}, limit=1)

@@ -66,16 +66,16 @@ def on_petition_closed(db, event, now=None):
     published = []
     for user_id, reason, amount in awards_for(data, table):
         transaction_id = f"{event['event_id']}:{user_id}:{reason}"
-        booked, _ = rules.award(
+        entry = rules.book(
             db, district, user_id, amount, ledger.issuance_account(district), transaction_id, reason, table, now,
             actor=event["actor"], source={"type": "petition", "id": data.get("petition_id")},
             community=accounts.community_of(db, district, user_id),
             petition_id=data.get("petition_id"), event_id=event["event_id"])
-        if not booked:
+        if not entry:
             continue
+        # the balance this award left (its chain entry's), so a redelivery repeats the very same fact
         published.append(make_event("points_awarded", district, SYSTEM_ACTOR, {
-            "user_id": user_id, "amount": booked,
-            "balance": ledger.balance(db, district, ledger.user_account(user_id)),
+            "user_id": user_id, "amount": entry["amount"], "balance": entry["balance_after"],
             "reason": reason, "transaction_id": transaction_id,
             "petition_id": data.get("petition_id"), "title": data.get("title"),
         }, event_id=derived_event_id(event["event_id"], user_id, reason)))

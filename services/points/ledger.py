@@ -100,13 +100,16 @@ def transfer(db, district, user_id, amount, counter, transaction_id, reason, *, 
     account = account or user_account(user_id)
     now = now or utcnow()
     for _ in range(MAX_ATTEMPTS):
-        mine = db.entries.find_one({"transaction_id": transaction_id, "account": account})
+        # both sides in one query: on mongomock every query reads the whole collection
+        sides = {e["account"]: e for e in db.entries.find(
+            {"transaction_id": transaction_id, "account": {"$in": [account, counter]}})}
+        mine = sides.get(account)
         if mine is not None:
             complete(db, mine)
             return mine
         seq, balance = head(db, district, account)
         # a counter side without its user side (written by an older version first): same amount
-        other = db.entries.find_one({"transaction_id": transaction_id, "account": counter}, {"amount": 1})
+        other = sides.get(counter)
         if other is not None:
             booked = -other["amount"]
         else:

@@ -96,10 +96,15 @@ def cap_guard(db, district, user_id, kind, rules, now):
     return guard
 
 
+def book(db, district, user_id, amount, counter, transaction_id, reason, rules, now, **kwargs):
+    """Book an earning, capped; returns the user's entry (``None`` when nothing was due), the first one on a retry."""
+    kind = EARNINGS[reason]
+    return ledger.transfer(db, district, user_id, amount, counter, transaction_id, reason, now=now,
+                           earning=kind, guard=cap_guard(db, district, user_id, kind, rules, now), **kwargs)
+
+
 def award(db, district, user_id, amount, counter, transaction_id, reason, rules, now, **kwargs):
     """Book an earning, capped; returns ``(points booked, capped?)`` — the first booking on a retry."""
-    kind = EARNINGS[reason]
-    entry = ledger.transfer(db, district, user_id, amount, counter, transaction_id, reason, now=now,
-                            earning=kind, guard=cap_guard(db, district, user_id, kind, rules, now), **kwargs)
+    entry = book(db, district, user_id, amount, counter, transaction_id, reason, rules, now, **kwargs)
     booked = entry["amount"] if entry else 0
     return booked, booked < amount

@@ -32,7 +32,7 @@ class FakeDirectory:
         return {"building_id": building_id, "name": building_id, "path": path,
                 "grid": path[3], "community": path[2], "street": path[1]}
 
-    def list_categories(self, district):
+    def list_categories(self, district, fresh=False):
         return CATEGORIES if district == "hb" else []
 
     def get_department(self, district, department_id):

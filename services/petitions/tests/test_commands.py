@@ -188,7 +188,7 @@ class DistrictDirectory(FakeDirectory):
         location = super().locate_building("hb", building_id)
         return dict(location, path=[self.code] + location["path"][1:])
 
-    def list_categories(self, district):
+    def list_categories(self, district, fresh=False):
         return super().list_categories("hb") if district == self.code else []
 
     def get_department(self, district, department_id):
