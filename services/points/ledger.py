@@ -79,11 +79,36 @@ class NotEnoughPoints(Exception):
         self.needed = needed
 
 
+# Where this process last saw each chain end: only where to start looking. The entry there is read
+# back by its ``_id`` and the chain followed to its end (chains have no gaps), so a stale hint (another
+# replica appended since, a database dropped and filled again) costs a lookup or two, never a wrong head.
+# It spares the sorted query, which on mongomock copies a person's whole chain to return its last entry.
+_HEADS = {}
+_HEAD_FIELDS = {"seq": 1, "balance_after": 1}
+
+
+def _head_key(db, district, account):
+    return getattr(db.entries, "full_name", None), district, account
+
+
 def head(db, district, account):
     """``(seq, balance)`` of the account's chain; ``(0, 0)`` before its first entry."""
-    doc = db.entries.find_one({"district": district, "account": account, "seq": {"$exists": True}},
-                              {"seq": 1, "balance_after": 1}, sort=[("seq", DESCENDING)])
-    return (doc["seq"], doc["balance_after"]) if doc else (0, 0)
+    key = _head_key(db, district, account)
+    hint = _HEADS.get(key)
+    doc = db.entries.find_one({"_id": chain_id(district, account, hint)}, _HEAD_FIELDS) if hint else None
+    if doc is None:
+        doc = db.entries.find_one({"district": district, "account": account, "seq": {"$exists": True}},
+                                  _HEAD_FIELDS, sort=[("seq", DESCENDING)])
+        if doc is None:
+            return 0, 0
+    else:
+        while True:
+            following = db.entries.find_one({"_id": chain_id(district, account, doc["seq"] + 1)}, _HEAD_FIELDS)
+            if following is None:
+                break
+            doc = following
+    _HEADS[key] = doc["seq"]
+    return doc["seq"], doc["balance_after"]
 
 
 def transfer(db, district, user_id, amount, counter, transaction_id, reason, *, now=None, actor=None,
@@ -128,6 +153,7 @@ def transfer(db, district, user_id, amount, counter, transaction_id, reason, *, 
             db.entries.insert_one(entry)
         except DuplicateKeyError:
             continue  # another writer took this place in the chain (or booked this transaction): look again
+        _HEADS[_head_key(db, district, account)] = seq + 1
         complete(db, entry)
         return entry
     raise Conflict("the account is busy: try again", {"account": [account]})

@@ -215,3 +215,34 @@ def test_the_check_command_names_every_break(db):
     assert "  BREAK transaction does not net to zero: t-x" in breaks
     assert any("user:wenxiaohua" in line and "balance" in line for line in breaks)
     assert lines[-1] == f"NOT balanced: {len(breaks)} problem(s)"
+
+
+def test_the_head_is_found_whatever_this_process_remembers_of_it(db):
+    """The remembered end of a chain is only where to start: stale, missing or beyond the end, same head."""
+    fund(db, WEN, 10)
+    fund(db, WEN, 5)
+    fund(db, WEN, 1)
+    key = ledger._head_key(db, "hb", ledger.user_account(WEN.user_id))
+    for hint in (None, 1, 2, 3, 99):
+        ledger._HEADS.pop(key, None)
+        if hint:
+            ledger._HEADS[key] = hint
+        assert ledger.head(db, "hb", ledger.user_account(WEN.user_id)) == (3, 16)
+    db.entries.delete_many({})  # a database emptied under a process that remembers its chains
+    assert ledger.head(db, "hb", ledger.user_account(WEN.user_id)) == (0, 0)
+    fund(db, WEN, 4)
+    assert chain(db, WEN) == [(1, 4, 4)]
+
+
+def test_a_chain_another_replica_extended_is_followed_to_its_end(db):
+    fund(db, WEN, 10)
+    account = ledger.user_account(WEN.user_id)
+    assert ledger.head(db, "hb", account) == (1, 10)
+    for seq, total in ((2, 15), (3, 18)):   # written elsewhere: this process's memory still says 1
+        db.entries.insert_one({"_id": ledger.chain_id("hb", account, seq), "seq": seq, "balance_after": total,
+                               "district": "hb", "account": account, "amount": total - (10 if seq == 2 else 15),
+                               "transaction_id": f"elsewhere-{seq}"})
+    ledger._HEADS[ledger._head_key(db, "hb", account)] = 1
+    assert ledger.head(db, "hb", account) == (3, 18)
+    fund(db, WEN, 2)
+    assert chain(db, WEN)[-1] == (4, 2, 20)
