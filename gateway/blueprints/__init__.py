@@ -18,4 +18,7 @@ ALL = ALL + (operator.blp,)
 from . import audit  # noqa: E402
 
 ALL = ALL + (audit.blp,)
+from . import analytics  # noqa: E402
+
+ALL = ALL + (analytics.blp,)
 HEALTH = health.bp

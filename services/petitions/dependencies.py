@@ -1,4 +1,11 @@
-"""Adapters the petitions service injects: the grid directory over RPC."""
+"""Adapters the petitions service injects: the grid directory over RPC, and the indexes of its store."""
+from . import repository
+from .analytics import store as analytics_store
+
+
+def create_indexes(db):
+    repository.create_indexes(db)
+    analytics_store.create_indexes(db)
 
 
 class GridDirectory:

@@ -54,7 +54,9 @@ def petition_view(doc, now=None, duplicates=None):
         "follow_up": _follow_up(doc.get("follow_up")),
         # Only staff read these: an Open311 submitter has no platform account to read with.
         "open311": doc.get("open311"),
-        "timeline": [dict(entry, at=_time(entry["at"])) for entry in doc["timeline"]],
+        # what a step told the read model (events, settled time limit) stays inside the service
+        "timeline": [{"action": e["action"], "actor": e["actor"], "role": e["role"], "at": _time(e["at"]),
+                      "note": e.get("note")} for e in doc["timeline"]],
         "created_at": _time(doc["created_at"]),
         "updated_at": _time(doc["updated_at"]),
     }
