@@ -36,7 +36,7 @@ def narrow(db, gen, district, reach, params):
     """The node and department a query may ask about; 403 when it reaches outside the caller's area."""
     node = params.get("node") or reach.node or district
     if reach.node and node != reach.node:
-        doc = db[store.COUNTERS].find_one({"gen": gen, "district": district, "node": node}, {"up": 1})
+        doc = store.node_entry(db, gen, district, node)
         if doc is None or reach.node not in doc["up"]:
             raise Forbidden(f"{node!r} is not within your area", {"node": [f"not under {reach.node!r}"]})
     department = params.get("department")

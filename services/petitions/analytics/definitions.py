@@ -42,6 +42,9 @@ COUNTERS = ("submitted", "escalated", "had_to_respond", "responded_in_time", "du
             "rated", "satisfied", "overdue", *(f"overdue_{k}" for k in DEADLINE_KINDS),
             "dispatched", "returned", "withdrawn", "merged")
 MEASURES = ("claim", "resolve")
+# what a ranking row shows (``three_rates`` and the overdue count)
+RANKED = ("responded_in_time", "had_to_respond", "resolved", "resolved_in_time", "due", "satisfied", "rated",
+          "overdue")
 EVENTS = ("petition_submitted", "petition_claimed", "petition_escalated", "petition_dispatched",
           "petition_accepted", "petition_returned", "petition_resolved", "petition_closed",
           "petition_withdrawn", "petition_overdue", "petition_merged")

@@ -1,5 +1,7 @@
-"""The dashboard's questions, answered from the counters: the cost grows with days × nodes × departments ×
-categories in the answer, never with the number of petitions."""
+"""The dashboard's questions, answered from the counters: a question about a node over D days reads that node's
+D day documents of one facet by ``_id`` (for durations and hotspots, one week document per whole ISO week of
+the period instead of its seven days; hotspots read the previous period too) and sums them here, so its cost
+follows the days asked about and what happened on them under the node, never the number of petitions."""
 from collections import defaultdict
 from datetime import timedelta
 
@@ -38,27 +40,61 @@ class Query:
         return {"district": self.district, "node": self.node, "department": self.department,
                 "category": self.category, "period": self.period()}
 
-    def docs(self, selector, shift_back=0):
-        """Counter documents of the period (and ``shift_back`` days before it) matching ``selector``."""
-        selector = dict(selector)
-        if self.department:
-            selector["department"] = self.department
-        if self.category:
-            selector["category"] = self.category
-        first = (self.start - timedelta(days=shift_back)).isoformat()
-        return store.counter_docs(self.db, self.gen, self.district, selector, (first, self.end.isoformat()))
+    def spans(self, facet, shift=0):
+        """The days and weeks of the period (``shift`` days earlier) in the facet's documents."""
+        return store.spans(self.start - timedelta(days=shift), self.end - timedelta(days=shift), facet)
+
+    def docs(self, facet, fields, spans=None):
+        """The node's documents of one facet in the period (or ``spans``), with ``fields``."""
+        spans = self.spans(facet) if spans is None else spans
+        return store.node_docs(self.db, self.gen, self.district, self.node, spans, facet, fields)
+
+    def per_department(self, name):
+        """The fields to read of a ``name.<department>`` map: the asked department's only, if one is asked."""
+        return [f"{name}.{store.key(self.department)}"] if self.department else [name]
+
+    def wants(self, department, category, by_category=True):
+        return (not self.department or department == self.department) and (
+            not (self.category and by_category) or category == self.category)
 
 
-def _sum(docs):
-    total = defaultdict(int)
+def _summed(docs, *names):
+    """The documents' maps summed key by key before anything is decoded (the same keys come back day after
+    day): {name: {field: n}} for a flat map, {name: {(department key, field): n}} for ``name.<department>``."""
+    sums = {name: defaultdict(int) for name in names}
     for doc in docs:
-        for key, value in (doc.get("c") or {}).items():
-            total[key] += value
-    return total
+        for name in names:
+            into = sums[name]
+            for field, value in (doc.get(name) or {}).items():
+                if isinstance(value, dict):
+                    for inner, n in value.items():
+                        into[(field, inner)] += n
+                else:
+                    into[field] += value
+    return sums
+
+
+def _cells(q, summed, by_category=True):
+    """(department, the other parts of the key, n) of a summed ``name.<department>`` map, within the filters
+    (``by_category``: the key's first part is a category the category filter applies to)."""
+    for (dkey, field), n in summed.items():
+        department, parts = store.unkey(dkey), store.split(field)
+        if q.wants(department, parts[0], by_category=by_category):
+            yield department, parts, n
 
 
 def totals(q):
-    return _sum(q.docs({"node": q.node}))
+    total = defaultdict(int)
+    if not q.department and not q.category:
+        total.update(_summed(q.docs("c", ["c"]), "c")["c"])
+    elif not q.category:
+        for _department, (counter,), n in _cells(q, _summed(q.docs("c", q.per_department("d")), "d")["d"],
+                                                  by_category=False):
+            total[counter] += n
+    else:
+        for _department, (_category, counter), n in _cells(q, _summed(q.docs("c", q.per_department("x")), "x")["x"]):
+            total[counter] += n
+    return total
 
 
 def rates(db, auth, district, raw, now):
@@ -83,14 +119,11 @@ def durations(db, auth, district, raw, now):
     groups = {m: {"all": defaultdict(int), "level": defaultdict(lambda: defaultdict(int)),
                   "category": defaultdict(lambda: defaultdict(int)),
                   "department": defaultdict(lambda: defaultdict(int))} for m in definitions.MEASURES}
-    for doc in q.docs({"node": q.node}):
-        for measure, levels in (doc.get("h") or {}).items():
-            for level, buckets in levels.items():
-                for bucket, n in buckets.items():
-                    g = groups[measure]
-                    for counts in (g["all"], g["level"][level], g["category"][doc["category"]],
-                                   g["department"][doc["department"]]):
-                        counts[int(bucket)] += n
+    for department, (category, measure, level, bucket), n in _cells(
+            q, _summed(q.docs("h", q.per_department("h")), "h")["h"]):
+        g = groups[measure]
+        for counts in (g["all"], g["level"][level], g["category"][category], g["department"][department]):
+            counts[int(bucket)] += n
 
     def rows(by):
         return sorted(({"key": key, **histogram.summary(counts)} for key, counts in by.items()),
@@ -103,13 +136,20 @@ def durations(db, auth, district, raw, now):
     return answer
 
 
-def _hot(q, kind, limit):
-    now_, before = defaultdict(int), defaultdict(int)
-    first_day = q.start.isoformat()
-    for doc in q.docs({"kind": kind, "up": q.node}, shift_back=q.days):
-        n = (doc.get("c") or {}).get("submitted", 0)
-        if n:
-            (now_ if doc["day"] >= first_day else before)[(doc["category"], doc["node"])] += n
+def _submitted(q, summed):
+    """Submissions per (category, building) and per (category, grid) from a summed ``b`` map, within the filters."""
+    buildings, grids = defaultdict(int), defaultdict(int)
+    for field, n in summed.items():
+        building, grid, department, category = store.split(field)
+        if n and q.wants(department, category):
+            buildings[(category, building)] += n
+            if grid is not None:
+                grids[(category, grid)] += n
+    return buildings, grids
+
+
+def _hot(now_, before, limit):
+    """The top rows: (category, building or grid) by petitions submitted in the period."""
     rows = [{"category": cat, "node": node, "count": n, "previous": before.get((cat, node), 0),
              "change": n - before.get((cat, node), 0)} for (cat, node), n in now_.items()]
     rows.sort(key=lambda r: (-r["count"], -r["change"], r["category"], r["node"]))
@@ -120,9 +160,13 @@ def hotspots(db, auth, district, raw, now):
     """Category × building and category × grid: petitions submitted, against the previous period of the same
     length."""
     q = Query(db, auth, district, raw, now)
+    now_spans, before_spans = q.spans("s"), q.spans("s", shift=q.days)
+    docs, now_spans = list(q.docs("s", ["b"], spans=now_spans + before_spans)), set(now_spans)
+    buildings, grids = _submitted(q, _summed((d for d in docs if d["day"] in now_spans), "b")["b"])
+    buildings_before, grids_before = _submitted(q, _summed((d for d in docs if d["day"] not in now_spans), "b")["b"])
     limit = q.params["limit"]
     return {**q.scope(), "previous_period": q.period(shift=q.days),
-            "by_building": _hot(q, "building", limit), "by_grid": _hot(q, "grid", limit)}
+            "by_building": _hot(buildings, buildings_before, limit), "by_grid": _hot(grids, grids_before, limit)}
 
 
 def _ranked(groups, by):
@@ -140,11 +184,28 @@ def rankings(db, auth, district, raw, now):
     """Communities under the node, and departments, ranked by one of the three rates (best first; none last)."""
     q = Query(db, auth, district, raw, now)
     communities, departments = defaultdict(lambda: defaultdict(int)), defaultdict(lambda: defaultdict(int))
-    for doc in q.docs({"kind": "community", "up": q.node}):
-        for k, v in (doc.get("c") or {}).items():
-            communities[doc["node"]][k] += v
-    for doc in q.docs({"node": q.node, "department": {"$ne": None}}):
-        for k, v in (doc.get("c") or {}).items():
-            departments[doc["department"]][k] += v
+    if not q.department and not q.category:
+        sums = _summed(q.docs("c", ["kc", "d"]), "kc", "d")
+        for field, n in sums["kc"].items():
+            community, counter = store.split(field)
+            _count(communities[community], counter, n)
+        by_department = ((department, counter, n) for department, (counter,), n in
+                         _cells(q, sums["d"], by_category=False))
+    else:
+        per_department = "x" if q.category else "d"
+        sums = _summed(q.docs("c", q.per_department("k") + q.per_department(per_department)), "k", per_department)
+        for _department, (community, category, counter), n in _cells(q, sums["k"], by_category=False):
+            if not q.category or category == q.category:
+                _count(communities[community], counter, n)
+        by_department = ((department, parts[-1], n) for department, parts, n in
+                         _cells(q, sums[per_department], by_category=bool(q.category)))
+    for department, counter, n in by_department:
+        if department is not None:
+            departments[department][counter] += n
     by = q.params["by"]
     return {**q.scope(), "by": by, "communities": _ranked(communities, by), "departments": _ranked(departments, by)}
+
+
+def _count(counts, counter, n):
+    if counter != store.ANYTHING:    # the community had something counted: ranked, even with no rate
+        counts[counter] += n

@@ -2,7 +2,7 @@
 
 The new generation is announced first (``analytics_meta.next``), so live events handled meanwhile go
 to it as well as to the current one; each step carries its event's id (``domain.stamp``), so whatever
-the rebuild and the live handlers both apply counts once. Then ``current`` points at the new generation
+the rebuild and the live handlers both apply counts once (the guards of ``store``, per generation). Then ``current`` points at the new generation
 and the old one is dropped. Only single-document writes: it works the same on mongomock and MongoDB.
 """
 import uuid
@@ -31,13 +31,12 @@ def rebuild_district(db, district, now):
     gen = "g" + uuid.uuid4().hex[:12]
     _claim(db, district, gen, now)
     current = store.current_generation(db, district)
-    # what a crashed rebuild or a late live write left behind
-    db[store.COUNTERS].delete_many({"district": district, "gen": {"$nin": [current, gen]}})
+    store.drop_other_generations(db, district, keep=(current, gen))
     petitions = applied = 0
     for petition in db.petitions.find({"district": district}, {"outbox": 0}):
         petitions += 1
         for step in steps.from_petition(petition):
-            store.apply(db, [gen], step)
+            store.apply(db, [gen], step, wait=False)
             applied += 1
     db[store.META].update_one({"_id": district, "next": gen},
                               {"$set": {"current": gen, "next": None, "rebuilt_at": now}})

@@ -107,10 +107,22 @@ def mixed_workload(world):
 
 
 def snapshot(db, district="hb"):
-    """The current generation's counters and duration buckets by key, without bookkeeping."""
+    """The current generation's counter documents by (day, node, facet), without bookkeeping (``_id``,
+    generation, the marks of the events applied)."""
     gen = store.current_generation(db, district)
     out = {}
     for doc in db[store.COUNTERS].find({"gen": gen, "district": district}):
-        key = (doc["day"], doc["node"], doc["kind"], doc["department"], doc["category"])
-        out[key] = {"c": {k: v for k, v in (doc.get("c") or {}).items() if v}, "h": doc.get("h") or {}}
+        out[(doc["day"], doc["node"], doc["facet"])] = {k: v for k, v in doc.items() if k not in ("_id", "gen", "pending")}
     return out
+
+
+def unfinished(db):
+    """Marks of events whose guard is not done: none once every delivery has finished."""
+    marks = [(doc["gen"], doc["district"], m) for doc in db[store.COUNTERS].find({}) for m in doc.get("pending") or {}]
+    done = {g["_id"] for g in db[store.APPLIED].find({"state": "done"})}
+    return [m for m in marks if store._id(m[0], m[1], store.unkey(m[2])) not in done]
+
+
+def most_marks(db):
+    """The most event marks any counter document carries (bounded: not one per event it counted)."""
+    return max((len(doc.get("pending") or {}) for doc in db[store.COUNTERS].find({})), default=0)

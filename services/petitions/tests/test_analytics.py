@@ -1,6 +1,7 @@
 """The read model (services/petitions/analytics): definitions, percentiles, and a rebuild that gives exactly
 the numbers the events gave."""
 import itertools
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from services.petitions.analytics import feed, histogram, queries, rebuild, steps, store
 from services.petitions.analytics.definitions import contributions
 
-from .analytics_world import START, World, mixed_workload, snapshot
+from .analytics_world import START, World, mixed_workload, most_marks, snapshot, unfinished
 from .test_domain import ADMIN, COMMUNITY, DEPARTMENT, GRID_WORKER, OTHER_COMMUNITY, OWNER, PARTY, person
 
 SYSTEM = person("system:test", "system", district=None)
@@ -40,6 +41,16 @@ def test_buckets_and_interpolated_percentiles():
     assert histogram.summary({}) == {"count": 0, "p50_hours": None, "p90_hours": None}
 
 
+def test_a_period_reads_its_whole_weeks_from_week_documents():
+    wednesday, thursday = date(2026, 3, 4), date(2026, 4, 2)
+    days = [(wednesday + timedelta(days=i)).isoformat() for i in range(30)]
+    assert store.spans(wednesday, thursday, "c") == days
+    assert store.spans(wednesday, thursday, "s") == (
+        days[:5] + ["w2026-03-09", "w2026-03-16", "w2026-03-23"] + days[26:])
+    assert store.spans(date(2026, 3, 9), date(2026, 3, 15), "h") == ["w2026-03-09"]
+    assert store.week_of("2026-03-15") == "w2026-03-09" and store.week_of("2026-03-16") == "w2026-03-16"
+
+
 # -- the events and the timelines say the same ------------------------------------------------------
 
 def test_the_timeline_gives_the_steps_the_events_gave(world):
@@ -65,16 +76,66 @@ def test_rebuilding_gives_exactly_the_numbers_the_events_gave(world):
 def test_redelivery_order_and_a_crash_halfway_change_nothing(open_db, world):
     world.feed(seed=1, twice=0)
     once = snapshot(world.db)
+    assert unfinished(world.db) == []
     other = World(open_db("petitions2"))
     other.events = world.events
-    # a handler that died after two of the path's five updates, then the retry, then many redeliveries
-    step = steps.from_event(world.events[0])
-    part = contributions(step)[0]
-    incs = {f"c.{k}": v for k, v in part.counters.items()}
-    for index, node in enumerate(step.path[:2]):
-        store._add(other.db, "g0", step, part, index, node, incs)
+    # a handler that died after two of the path's five updates (its lease has run out since) ...
+    first, second = steps.from_event(world.events[0]), steps.from_event(world.events[1])
+    store._take(other.db, "g0", first, store._id("g0", "hb", first.event_id), "dead", time.time() - 61)
+    for (index, day, facet), incs in list(store.increments(first).items())[:2]:
+        doc = store.doc_id("g0", "hb", first.path[index], day, facet)
+        assert store._add(other.db, "g0", first, doc, index, day, facet, incs, ()) == 1
+    # ... and one that died after marking its event done, before clearing the documents' marks
+    guard = store._id("g0", "hb", second.event_id)
+    store._take(other.db, "g0", second, guard, "dying", time.time())
+    for (index, day, facet), incs in store.increments(second).items():
+        doc = store.doc_id("g0", "hb", second.path[index], day, facet)
+        store._add(other.db, "g0", second, doc, index, day, facet, incs, ())
+    assert store._finish(other.db, guard, "dying")
+    assert unfinished(other.db)
+    # then their retries, and many redeliveries of everything
     other.feed(seed=99, twice=1.0)
     assert snapshot(other.db) == once
+    assert unfinished(other.db) == []
+    # a document of the district's day took most events, yet keeps the marks of its last writers only
+    district_day = other.db[store.COUNTERS].find_one({"_id": store.doc_id("g0", "hb", "hb", "2026-03-02", "c")})
+    assert district_day["c"]["submitted"] >= 5 and most_marks(other.db) <= 2
+
+
+def test_a_delivery_holding_an_event_keeps_the_others_out_until_its_lease_runs_out(open_db, world):
+    db = World(open_db("petitions3")).db
+    event = world.events[0]
+    step = steps.from_event(event)
+    store._take(db, "g0", step, store._id("g0", "hb", step.event_id), "another", time.time())
+    with pytest.raises(store.Busy):
+        feed.record(db, event)                                  # live: retried later
+    assert store.apply(db, ["g0"], step, wait=False) == 0       # the rebuild leaves it to the holder
+    assert db[store.COUNTERS].count_documents({}) == 0
+    later = time.time() + store.LEASE_SECONDS + 1
+    assert store.apply(db, ["g0"], step, clock=lambda: later) == len(store.increments(step))  # it died: take over
+    assert feed.record(db, event) == 0
+    assert unfinished(db) == []
+
+
+def test_keys_from_the_data_are_safe_field_names(open_db):
+    """Node ids may hold '.', and nothing in the read model lets a '$' or '|' through as a field or id part."""
+    db = World(open_db("petitions4")).db
+    path = ["hb", "s.1", "c.1", "g|1", "b.1"]
+    data = {"petition_id": "p1", "path": path, "category": "$lamp", "level": "grid", "department_id": None,
+            "submitted_at": "2026-03-02T08:00:00.000+00:00", "community_id": "c.1", "grid_id": "g|1"}
+    event = {"event_id": "e1", "type": "petition_submitted", "occurred_at": data["submitted_at"], "district": "hb",
+             "actor": {"id": "r1", "role": "resident"}, "data": data}
+    assert feed.record(db, event) == 15                # five nodes: their counts, their day's and week's submissions
+    doc = db[store.COUNTERS].find_one({"_id": store.doc_id("g0", "hb", "hb", "2026-03-02", "s")})
+    assert doc["b"] == {"b%2E1|g%7C1|%none|%24lamp": 1}
+    query = {"from": "2026-03-02", "to": "2026-03-02"}
+    hot = queries.hotspots(db, ADMIN, "hb", query, START)
+    assert [(r["category"], r["node"], r["count"]) for r in hot["by_building"]] == [("$lamp", "b.1", 1)]
+    assert [r["id"] for r in queries.rankings(db, ADMIN, "hb", query, START)["communities"]] == ["c.1"]
+    assert queries.rates(db, person("cs1", "community_staff", scope="c.1"), "hb", {**query, "node": "b.1", "category": "$lamp"},
+                         START)["whistle"]["submitted"] == 1
+    assert [store.unkey(store.key(v)) for v in (None, "", "a.b", "$x", "%2E", "a|b")] == [
+        None, "", "a.b", "$x", "%2E", "a|b"]
 
 
 def test_live_events_during_a_rebuild_reach_the_new_generation(world):
