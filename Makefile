@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Playwright (requirements-browser.txt) drives Debian's Chromium and never downloads a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install browser run test demo bench clean provision-department
+.PHONY: install browser run test demo bench clean provision-department analytics-rebuild bench-analytics
 
 install: $(STAMP)
 
@@ -56,3 +56,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# make analytics-rebuild [DISTRICT=hb]: recompute the three rates' read model from the petitions (through the
+# running petitions service, so it works with mongomock too) and swap it in
+analytics-rebuild: install
+	$(PY) -m services.petitions.analytics rebuild $(if $(DISTRICT),--district $(DISTRICT))
+
+bench-analytics: install
+	$(PY) bench/analytics.py

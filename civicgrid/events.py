@@ -31,6 +31,22 @@ class EnvelopeSchema(Schema):
     correlation_id = fields.String(validate=validate.Length(min=1, max=correlation.MAX_LENGTH))
 
 
+class DeadlineRefSchema(Schema):
+    """A time limit as it stood: what was due, at which level, since when and by when, and whether it had passed."""
+    kind = fields.String(required=True)
+    level = fields.String(required=True)
+    since = fields.String(allow_none=True, load_default=None)
+    due_at = fields.String(required=True)
+    fired = fields.Boolean(required=True)
+
+
+class FellDueSchema(Schema):
+    """When the petition first fell due for resolution: resolved, or a time limit first passed unmet."""
+    at = fields.String(required=True)
+    level = fields.String(required=True)
+    department_id = fields.String(allow_none=True, load_default=None)
+
+
 class PetitionEventData(Schema):
     """One shape for every petition_* event: the petition as it now stands."""
     petition_id = fields.String(required=True)
@@ -53,6 +69,13 @@ class PetitionEventData(Schema):
     followers = fields.List(fields.String(), load_default=list)
     # the micro-project (微项目) whose completion resolved it, if any
     project_id = fields.String(allow_none=True, load_default=None)
+    # what the three rates are counted from (services/petitions/analytics); absent in older events
+    submitted_at = fields.String(allow_none=True, load_default=None)
+    community_id = fields.String(allow_none=True, load_default=None)
+    grid_id = fields.String(allow_none=True, load_default=None)
+    settled = fields.Nested(DeadlineRefSchema, allow_none=True, load_default=None,
+                            metadata={"description": "the time limit in force before this step"})
+    fell_due = fields.Nested(FellDueSchema, allow_none=True, load_default=None)
 
 
 class PetitionOverdueData(PetitionEventData):

@@ -2,7 +2,8 @@
 
 Only operations that both pymongo and mongomock 4.3 support are used anywhere
 (no transactions, no ``bulk_write``, no change streams), so the same tests run
-against either.
+against either. mongomock gets a lookup by ``_id`` (``civicgrid.mongomock_lookup``), as every
+MongoDB collection has, so reads and upserts by ``_id`` do not scan their collection.
 """
 import logging
 import threading
@@ -21,6 +22,8 @@ _mongomock_lock = threading.Lock()
 
 def _mongomock_client():
     import mongomock
+    from . import mongomock_lookup
+    mongomock_lookup.install()
     with _mongomock_lock:
         if "client" not in _mongomock:
             _mongomock["client"] = mongomock.MongoClient(tz_aware=True)

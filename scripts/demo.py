@@ -91,6 +91,9 @@ def main():
                 if n["petition_id"] == pid:
                     print(f"  → {name:<13} {n['title']}  {n['body']}")
         print(f"\nwhole loop, submit to points and notices: {elapsed:.2f}s")
+        # The three rates (三率) and hotspots of a handful more petitions.
+        from demo_analytics import run as analytics
+        analytics(url)
         # The points supermarket (积分超市): an activity, a good deed, the shop, the reports.
         from demo_supermarket import run as supermarket
         supermarket(url)

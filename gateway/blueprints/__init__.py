@@ -24,6 +24,9 @@ ALL = ALL + (wishes.blp, wishes.communities, wishes.districts, organisations.blp
 from . import households  # noqa: E402
 
 ALL = ALL + (households.blp, households.settings)
+from . import analytics  # noqa: E402
+
+ALL = ALL + (analytics.blp,)
 HEALTH = health.bp
 from . import projects  # noqa: E402
 

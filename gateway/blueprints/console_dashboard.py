@@ -1,8 +1,9 @@
-"""The district at a glance, for the console's dashboard: read-only figures computed from the services' RPCs.
+"""The district at a glance, for the console's dashboard: read-only figures from the services' RPCs.
 
-No service keeps these figures, so the gateway counts them from what the district administrator may see
-(petitions through ``petitions.list``, communities through ``grid.locate_building``, points through
-``points.points_report``) on each request. It writes nothing.
+The three rates, by community and by department, come from the petitions service's read model
+(``analytics_rates``, ``analytics_rankings``: one definition, see services/petitions/analytics). Petitions
+by status and level and by month are still counted here from ``petitions.list`` (at most MAX_PETITIONS),
+points from ``points.points_report``. It writes nothing.
 """
 from collections import Counter, defaultdict
 
@@ -11,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from civicgrid.errors import Forbidden, NotFound
+from services.petitions.analytics.schemas import RankRowSchema, RatesSchema as AnalyticsRatesSchema
 
 from ..security import BEARER, authenticated, call
 
@@ -27,20 +29,7 @@ PAGE = 100
 MAX_PETITIONS = 10000  # beyond this the figures cover the newest ones and say so (``complete`` false)
 
 
-class RatesSchema(Schema):
-    counted = fields.Integer(metadata={"description": "petitions counted (not withdrawn or merged)"})
-    responded = fields.Integer(metadata={"description": "taken up by a person (claimed, escalated, dispatched…)"})
-    solved = fields.Integer(metadata={"description": "resolved or closed"})
-    rated = fields.Integer()
-    satisfied = fields.Integer(metadata={"description": "rated 4 or 5 stars"})
-    overdue = fields.Integer(metadata={"description": "open and past their time limit"})
-    response_rate = fields.Float(allow_none=True, metadata={"description": "responded / counted, 0–1"})
-    resolution_rate = fields.Float(allow_none=True, metadata={"description": "solved / counted, 0–1"})
-    satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "satisfied / rated, 0–1"})
-
-
-class GroupRatesSchema(RatesSchema):
-    id = fields.String(allow_none=True, metadata={"description": "community or department id (null: unknown)"})
+class GroupRatesSchema(RankRowSchema):
     name = fields.String(allow_none=True)
 
 
@@ -75,8 +64,9 @@ class DashboardSchema(Schema):
     overdue = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_level = fields.List(fields.Nested(LevelSchema), metadata={"description": "open petitions by level"})
-    rates = fields.Nested(RatesSchema)
-    by_community = fields.List(fields.Nested(GroupRatesSchema))
+    rates = fields.Nested(AnalyticsRatesSchema, metadata={
+        "description": "the read model's three rates for the last 30 days (GET …/analytics/rates)"})
+    by_community = fields.List(fields.Nested(GroupRatesSchema), metadata={"description": "…/analytics/rankings"})
     by_department = fields.List(fields.Nested(GroupRatesSchema))
     monthly = fields.List(fields.Nested(MonthSchema))
     points = fields.Nested(PointsFiguresSchema, allow_none=True,
@@ -96,48 +86,6 @@ def _petitions():
     return items, total
 
 
-def _responded(p):
-    return any(e.get("action") not in ("submit", "overdue") and e.get("actor") != "system"
-               for e in p.get("timeline") or [])
-
-
-def rates(petitions):
-    counted = [p for p in petitions if p["status"] not in NOT_COUNTED]
-    rated = [p for p in counted if p.get("rating")]
-    figures = {
-        "counted": len(counted),
-        "responded": sum(1 for p in counted if _responded(p)),
-        "solved": sum(1 for p in counted if p["status"] in SOLVED),
-        "rated": len(rated),
-        "satisfied": sum(1 for p in rated if p["rating"] >= 4),
-        "overdue": sum(1 for p in counted if p["status"] in OPEN and p.get("overdue")),
-    }
-    share = (lambda a, b: round(a / b, 4) if b else None)
-    figures.update(response_rate=share(figures["responded"], figures["counted"]),
-                   resolution_rate=share(figures["solved"], figures["counted"]),
-                   satisfaction_rate=share(figures["satisfied"], figures["rated"]))
-    return figures
-
-
-def _communities(district, petitions):
-    """building id -> community id, asking the grid once per building."""
-    out = {}
-    for building in {p.get("building_id") for p in petitions if p.get("building_id")}:
-        try:
-            out[building] = call("grid", "locate_building", district, building).get("community")
-        except NotFound:
-            out[building] = None
-    return out
-
-
-def _grouped(petitions, key, names):
-    groups = defaultdict(list)
-    for p in petitions:
-        groups[key(p)].append(p)
-    rows = [dict(rates(items), id=gid, name=names.get(gid, gid)) for gid, items in groups.items()]
-    return sorted(rows, key=lambda r: (r["id"] is None, -r["counted"], r["id"] or ""))
-
-
 def _points(district):
     try:
         return call("points", "points_report", district, {"top": 1})
@@ -149,7 +97,7 @@ def _month(iso):
     return str(iso or "")[:7]
 
 
-def figures(district, petitions, total, community_of, department_names, report):
+def figures(district, petitions, total, rates, rankings, department_names, report):
     by_status = Counter(p["status"] for p in petitions)
     open_ = [p for p in petitions if p["status"] in OPEN]
     months = defaultdict(lambda: {"filed": 0, "solved": 0, "issued": 0, "redeemed": 0})
@@ -169,10 +117,9 @@ def figures(district, petitions, total, community_of, department_names, report):
         "by_status": {s: by_status.get(s, 0) for s in STATUSES},
         "by_level": [{"level": lv, "open": sum(1 for p in open_ if p.get("level") == lv),
                       "overdue": sum(1 for p in open_ if p.get("level") == lv and p.get("overdue"))} for lv in LEVELS],
-        "rates": rates(petitions),
-        "by_community": _grouped(petitions, lambda p: community_of.get(p.get("building_id")), {}),
-        "by_department": _grouped([p for p in petitions if p.get("department_id")], lambda p: p["department_id"],
-                                  department_names),
+        "rates": rates,
+        "by_community": [dict(row, name=row["id"]) for row in rankings["communities"]],
+        "by_department": [dict(row, name=department_names.get(row["id"], row["id"])) for row in rankings["departments"]],
         "monthly": [dict(v, month=k) for k, v in sorted(months.items()) if k][-12:],
         "points": None if report is None else {k: report.get(k) for k in (
             "issued", "redeemed", "outstanding", "issued_yuan", "redeemed_yuan", "outstanding_yuan")},
@@ -193,4 +140,6 @@ def dashboard(code):
         raise Forbidden("the dashboard is for the district's administrators")
     petitions, total = _petitions()
     department_names = {d["id"]: d["name"] for d in call("grid", "list_departments", code)}
-    return figures(code, petitions, total, _communities(code, petitions), department_names, _points(code))
+    rates = call("petitions", "analytics_rates", code, {})
+    rankings = call("petitions", "analytics_rankings", code, {})
+    return figures(code, petitions, total, rates, rankings, department_names, _points(code))

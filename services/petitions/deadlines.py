@@ -48,7 +48,8 @@ def deadline_for(before, after, limits, now):
     previous = before.get("deadline") if before else None
     if previous and previous["kind"] == key[0] and before["level"] == after["level"] == "community":
         return previous
-    return {"kind": key[0], "level": after["level"], "due_at": now + timedelta(hours=limits[key[1]]),
+    # ``since``: when this wait began, so time to claim / accept is measured against it
+    return {"kind": key[0], "level": after["level"], "since": now, "due_at": now + timedelta(hours=limits[key[1]]),
             "fired": False}
 
 
@@ -70,6 +71,8 @@ def expire(petition, limits, now):
                                     "handler_id": petition.get("handler_id")})
     after = dict(petition, deadline=dict(deadline, fired=True), updated_at=now, version=petition["version"] + 1)
     level = petition["level"]
+    if petition["status"] != "resolved" and not petition.get("fell_due"):
+        after["fell_due"] = domain.fell_due(petition, now)
 
     if petition["status"] == "resolved":
         after.update(status="closed", rating=None, deadline=None)

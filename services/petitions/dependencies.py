@@ -12,6 +12,14 @@ from nameko.extensions import DependencyProvider
 
 from civicgrid.cache import TtlCache
 
+from . import repository
+from .analytics import store as analytics_store
+
+
+def create_indexes(db):
+    repository.create_indexes(db)
+    analytics_store.create_indexes(db)
+
 
 def cache_seconds():
     return float(os.environ.get("CIVICGRID_GRID_CACHE_SECONDS", "5"))

@@ -11,6 +11,7 @@ members of their community: 居民吹哨，党员报到), ``grid``, ``community`
 ``department``.
 """
 from dataclasses import dataclass, field
+from datetime import timezone
 
 from civicgrid.errors import Conflict, Forbidden
 from civicgrid.events import isoformat
@@ -256,6 +257,10 @@ def new_petition(auth, petition_id, fields, location, category, now):
         "merged_into": None,
         "follow_up": None,
         "deadline": None,
+        # where it is, by level, for the read model's community and grid figures (analytics)
+        "community_id": location.get("community"),
+        "grid_id": location.get("grid"),
+        "fell_due": None,
         "timeline": [timeline_entry("submit", auth.user_id, "resident", now, None)],
         "created_at": now,
         "updated_at": now,
@@ -266,6 +271,39 @@ def new_petition(auth, petition_id, fields, location, category, now):
 
 def timeline_entry(action, actor, role, now, note):
     return {"action": action, "actor": actor, "role": role, "at": now, "note": note}
+
+
+def fell_due(petition, now):
+    """The moment a petition first falls due for resolution (resolved, or a time limit first passed unmet)."""
+    return {"at": now, "level": petition["level"], "department_id": petition.get("department_id")}
+
+
+def stamp(after, settled, events):
+    """The newest timeline entry keeps what its events said to the read model (analytics), so the read
+    model can be rebuilt from the petitions alone: the events' ids and types, the level and department
+    they named, and the time limit the step settled (``settled``: the one in force before it)."""
+    entry = after["timeline"][-1]
+    data = events[0]["data"]
+    entry.update(events=[{"type": e["type"], "event_id": e["event_id"]} for e in events],
+                 level=data["level"], department_id=data["department_id"],
+                 settled=dict(settled) if settled else None)
+
+
+def _iso(moment):
+    if moment is None:
+        return None
+    return isoformat(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+
+
+def deadline_ref(deadline):
+    if not deadline:
+        return None
+    return {"kind": deadline["kind"], "level": deadline["level"], "since": _iso(deadline.get("since")),
+            "due_at": _iso(deadline["due_at"]), "fired": bool(deadline["fired"])}
+
+
+def _fell_due_ref(value):
+    return dict(value, at=_iso(value["at"])) if value else None
 
 
 def apply(petition, change, actor, now):
@@ -300,6 +338,9 @@ def event_data(petition, extra=None):
         "due_at": isoformat(deadline["due_at"]) if deadline else None,
         "followers": list(petition.get("followers", [])),
         "comment": None, "reason": None, "note": None,
+        "submitted_at": _iso(petition.get("created_at")),
+        "community_id": petition.get("community_id"), "grid_id": petition.get("grid_id"),
+        "settled": None, "fell_due": _fell_due_ref(petition.get("fell_due")),
     }
     data.update(extra or {})
     return data

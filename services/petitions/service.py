@@ -10,6 +10,9 @@ from civicgrid import audit
 from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
+from civicgrid.events import source_of
+from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
+from civicgrid.idempotency import idempotent
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.integration import IntegrationPublisher, integration_key, outgoing
 from civicgrid.metrics import Metrics
@@ -20,13 +23,24 @@ from civicgrid.tracing import Tracing
 
 from . import department_commands, open311, proxy_filing, usecases
 from . import project_entrypoints
-from .dependencies import GridAnswers, GridDirectory
-from .repository import PetitionRepository, create_indexes
+from .analytics import EVENTS as COUNTED_EVENTS, feed, queries as figures, rebuild
+from .analytics.schemas import (DurationsSchema, HotspotsSchema, OverdueCountsSchema, RankingsSchema, RatesSchema,
+                                RebuildSchema, WhistlesSchema)
+from .dependencies import GridAnswers, GridDirectory, create_indexes
+from .repository import PetitionRepository
 from .views import petition_view
 
 log = logging.getLogger(__name__)
 
 OVERDUE_SCAN_SECONDS = float(os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS", "30"))
+
+
+def _counting_handler(type_):
+    """``handle_<type>``: the read model (analytics) counts the service's own event, once per event."""
+    def handle(self, event):
+        feed.record(self.db, event)
+    handle.__name__ = handle.__qualname__ = f"handle_{type_}"
+    return event_handler(source_of(type_), type_)(idempotent(handle))
 
 
 # the mixin is reached through its module: `nameko run` would take a class in this namespace for a service
@@ -135,6 +149,44 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
     @audited
     def set_time_limits(self, district, limits):
         return usecases.set_limits(self._repo(), self.auth, district, limits, self.clock())
+
+    # -- the three rates and the figures around them (analytics read model) ----------------
+
+    @rpc
+    def analytics_rates(self, district, query=None):
+        return RatesSchema().dump(figures.rates(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    def analytics_durations(self, district, query=None):
+        return DurationsSchema().dump(figures.durations(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    def analytics_whistles(self, district, query=None):
+        return WhistlesSchema().dump(figures.whistles(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    def analytics_overdue(self, district, query=None):
+        return OverdueCountsSchema().dump(figures.overdue(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    def analytics_hotspots(self, district, query=None):
+        return HotspotsSchema().dump(figures.hotspots(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    def analytics_rankings(self, district, query=None):
+        return RankingsSchema().dump(figures.rankings(self.db, self.auth, district, query, self.clock()))
+
+    @rpc
+    @audited
+    def rebuild_analytics(self, district=None):
+        """Recompute the read model from the petitions and swap it in (operator; ``python -m
+        services.petitions.analytics rebuild``)."""
+        return RebuildSchema(many=True).dump(rebuild.rebuild(self.db, self.auth, district, self.clock()))
+
+    # handle_petition_submitted ... handle_petition_merged: the read model's counters
+    for _type in COUNTED_EVENTS:
+        locals()[f"handle_{_type}"] = _counting_handler(_type)
+    del _type
 
     @timer(interval=OVERDUE_SCAN_SECONDS)
     def scan_overdue(self):

@@ -72,8 +72,10 @@ def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
     petition["deadline"] = deadlines.deadline_for(None, petition, limits(repo, auth.district), now)
     if filed_key:
         petition["filed_key"] = filed_key
+    events = [_event("petition_submitted", petition, auth.as_actor("resident"), now)]
+    domain.stamp(petition, None, events)
     try:
-        repo.add(petition, [_event("petition_submitted", petition, auth.as_actor("resident"), now)])
+        repo.add(petition, events)
     except DuplicateKeyError:
         if not filed_key:
             raise
@@ -120,12 +122,16 @@ def act(repo, directory, auth, petition_id, action, payload, now=None):
         original = _original_for_merge(repo, auth, petition, fields["into"])
     after = domain.apply(petition, change, auth.user_id, now)
     after["deadline"] = deadlines.deadline_for(petition, after, limits(repo, petition["district"]), now)
+    if change.action == "resolve" and not petition.get("fell_due"):
+        after["fell_due"] = domain.fell_due(petition, now)
     actor = auth.as_actor(change.role)
-    events = [_event(change.event_type, after, actor, now, change.extra)]
+    settled = {"settled": domain.deadline_ref(petition.get("deadline"))}
+    events = [_event(change.event_type, after, actor, now, {**change.extra, **settled})]
     if domain.opens_follow_up(change):
         after["follow_up"] = {"status": "open", "opened_at": now, "outcome": None, "note": None,
                               "recorded_by": None, "recorded_at": None, "linked_petition_id": None}
-        events.append(_event("follow_up_opened", after, actor, now, {"follow_up_status": "open"}))
+        events.append(_event("follow_up_opened", after, actor, now, {"follow_up_status": "open", **settled}))
+    domain.stamp(after, petition.get("deadline"), events)
     repo.save(petition, after, events)
     if original is not None:
         _join(repo, original, after, auth, now)
@@ -180,7 +186,9 @@ def scan_overdue(repo, now=None):
             cached[district] = limits(repo, district)
         after, happenings = deadlines.expire(petition, cached[district], now)
         actor = {"id": "system", "role": "system"}
-        events = [_event(type_, after, actor, now, extra) for type_, extra in happenings]
+        settled = {"settled": domain.deadline_ref(petition["deadline"])}
+        events = [_event(type_, after, actor, now, {**extra, **settled}) for type_, extra in happenings]
+        domain.stamp(after, petition["deadline"], events)
         try:
             repo.save(petition, after, events)
             acted += 1
@@ -221,9 +229,11 @@ def record_follow_up(repo, auth, petition_id, payload, now=None):
                                 linked_seq=seq))
     after["timeline"] = petition["timeline"] + [
         domain.timeline_entry("follow_up", auth.user_id, "community_staff", now, f"{fields['outcome']}: {fields['note']}")]
-    repo.save(petition, after, [_event("follow_up_recorded", after, auth.as_actor("community_staff"), now, {
+    events = [_event("follow_up_recorded", after, auth.as_actor("community_staff"), now, {
         "follow_up_status": "done", "outcome": fields["outcome"], "note": fields["note"],
-        "linked_petition_id": linked_id})])
+        "linked_petition_id": linked_id})]
+    domain.stamp(after, petition.get("deadline"), events)
+    repo.save(petition, after, events)
     if linked_id:
         reopen(repo, after, now)
     return after
@@ -235,20 +245,23 @@ def reopen(repo, original, now):
     petition = {k: original[k] for k in ("district", "kind", "category", "description", "attributes", "media",
                                          "location", "address", "building_id", "path", "resident_id",
                                          "suggested_department_id")}
+    petition.update({k: original.get(k) for k in ("community_id", "grid_id")})
     petition.update({
         "_id": follow_up["linked_petition_id"], "seq": follow_up["linked_seq"], "title": original["title"],
         "status": "escalated", "level": "community", "department_id": None, "departments": [],
         "handler_id": None, "resolved_by": None, "resolution": None, "resolution_media": [], "rating": None,
         "comment": None, "followers": list(original.get("followers", [])), "merged_into": None,
-        "follow_up": None, "linked_from": original["_id"],
+        "follow_up": None, "linked_from": original["_id"], "fell_due": None,
         "timeline": [domain.timeline_entry("reopen", follow_up["recorded_by"], "community_staff", now,
                                            f"回访重办：{original['_id']}")],
         "created_at": now, "updated_at": now, "version": 1,
     })
     petition["deadline"] = deadlines.deadline_for(None, petition, limits(repo, petition["district"]), now)
     actor = {"id": follow_up["recorded_by"], "role": "community_staff"}
+    events = [_event("petition_submitted", petition, actor, now)]
+    domain.stamp(petition, None, events)
     try:
-        repo.add(petition, [_event("petition_submitted", petition, actor, now)])
+        repo.add(petition, events)
     except DuplicateKeyError:
         pass
     return petition

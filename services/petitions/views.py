@@ -6,6 +6,10 @@ from civicgrid.events import isoformat, utcnow
 from .deadlines import is_overdue
 
 
+# stamped on timeline entries for the analytics rebuild (domain.stamp); not for the outside world
+_READ_MODEL_KEYS = ("events", "level", "department_id", "settled")
+
+
 def _time(moment):
     if moment is None:
         return None
@@ -58,7 +62,9 @@ def petition_view(doc, now=None, duplicates=None):
         # 代办: filed by a grid worker for a household they visited (proxy_filing.py)
         "filed_by": doc.get("filed_by"),
         "household_id": doc.get("household_id"),
-        "timeline": [dict(entry, at=_time(entry["at"])) for entry in doc["timeline"]],
+        # what a step told the read model (events, settled time limit) stays inside the service
+        "timeline": [{**{k: v for k, v in e.items() if k not in _READ_MODEL_KEYS}, "at": _time(e["at"])}
+                     for e in doc["timeline"]],
         "created_at": _time(doc["created_at"]),
         "updated_at": _time(doc["updated_at"]),
     }

@@ -55,6 +55,22 @@ export async function api(method, path, body, query) {
 }
 
 export const get = (path, query) => api('GET', path, undefined, query);
+
+/** Fetch a CSV export with the session's token and hand it to the browser as a download. */
+export async function download(path, query, fallbackName) {
+  const response = await fetch(url(path, { ...query, format: 'csv' }), {
+    headers: { Accept: 'text/csv', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
+  });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  const match = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get('Content-Disposition') || '');
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = match ? decodeURIComponent(match[1]) : fallbackName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
 export const post = (path, body) => api('POST', path, body === undefined ? {} : body);
 export const put = (path, body) => api('PUT', path, body);
 export const patch = (path, body) => api('PATCH', path, body);

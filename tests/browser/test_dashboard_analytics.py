@@ -1,0 +1,24 @@
+"""The dashboard's read-model figures in a real browser: the rates by community as charts, the hotspots table,
+the durations chart, and a CSV export that downloads."""
+from playwright.sync_api import expect
+
+from .conftest import DESKTOP, eventually
+
+
+def test_the_dashboard_charts_the_read_model(open_as, api):
+    resident, leader = api("wenxiaohua"), api("daiyunzhong")
+    pid = resident.post("/api/v1/petitions", {"category": "streetlight", "title": "28栋路灯闪烁"})["id"]
+    leader.act(pid, "claim")
+    leader.act(pid, "resolve", {"note": "换了镇流器"})
+    eventually(lambda: api("hb-admin").get("/api/v1/districts/hb/analytics/durations")["resolve"]["all"]["count"] >= 1)
+
+    board = open_as("hb-admin", DESKTOP)
+    page = board.open("dashboard")
+    expect(page.locator('[data-table="community"] .chart.rates li').first).to_contain_text("%")
+    hotspots = page.locator('[data-table="hotspots"] tbody tr[data-node="b28"][data-category="streetlight"]')
+    expect(hotspots).to_be_visible()
+    expect(page.locator('[data-section="durations"] .chart li').first).to_be_visible()
+    with page.expect_download() as download:
+        page.locator('[data-table="hotspots"] button[data-csv="hotspots"]').click()
+    assert download.value.suggested_filename.startswith("analytics-hotspots-hb-hb-")
+    board.shot("district-admin-dashboard-analytics")
