@@ -49,7 +49,9 @@ def rebuild(db, auth, district, now):
     or the district's administrators."""
     auth.require()
     if not (auth.is_system or auth.is_platform_admin):
-        if district is None or auth.district != district or not auth.has("district_admin"):
+        if district is not None:
+            auth.require_district(district)   # another district's figures do not exist for this caller (404)
+        if district is None or not auth.has("district_admin"):
             raise Forbidden("rebuilding the figures is for the operator or the district's administrators")
     districts = [district] if district else sorted(db.petitions.distinct("district"))
     return [rebuild_district(db, d, now) for d in districts]

@@ -262,3 +262,12 @@ def test_the_default_period_is_the_last_thirty_days(world):
     assert r["period"] == {"from": (world.now.date() - timedelta(days=29)).isoformat(),
                            "to": world.now.date().isoformat(), "days": 30}
     assert world.now.date() > START.date() and isinstance(world.now.date(), date)
+
+
+def test_another_districts_rebuild_is_404_even_to_a_role_that_could_not_rebuild_anyway(world):
+    for auth in (person("qjadmin", "district_admin", scope="qj", district="qj"),
+                 person("qjres", "resident", scope="qs-b1", district="qj")):
+        with pytest.raises(NotFound):
+            rebuild.rebuild(world.db, auth, "hb", world.now)
+    with pytest.raises(Forbidden):
+        rebuild.rebuild(world.db, OWNER, "hb", world.now)
