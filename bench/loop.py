@@ -7,7 +7,6 @@ does, in a throwaway vhost) unless CIVICGRID_URL names a running one.
 """
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from civicgrid import config  # noqa: E402
 from civicgrid.client import Client  # noqa: E402
 from civicgrid.harness import ROOT, Platform, temporary_vhost  # noqa: E402
+from bench.scenarios import demo_directory  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -37,17 +37,12 @@ def platform_url():
 
 def set_up(url):
     """A district of its own per run: usernames are platform-wide, so they carry the run's suffix."""
-    with open(os.path.join(ROOT, "demo", "hebian.json"), encoding="utf-8") as f:
-        demo = json.load(f)
     run = uuid.uuid4().hex[:6]
     code = f"bench{run}"
-    rename = {u["username"]: f"{u['username']}.{run}" for u in demo["users"]}
-    nodes = [dict(n, parent=code if n["parent"] == "hb" else n["parent"]) for n in demo["nodes"]]
-    users = [dict(u, username=rename[u["username"]], scope=code if u["scope"] == "hb" else u["scope"])
-             for u in demo["users"]]
+    directory, rename, _scopes = demo_directory(code, run)
     admin = Client(url).login(*config.admin_credentials())
     admin.post("/api/v1/districts", {"code": code, "name": "基准测试区"}, expect=201)
-    admin.post(f"/api/v1/districts/{code}/import", {"nodes": nodes, "departments": demo["departments"], "users": users})
+    admin.post(f"/api/v1/districts/{code}/import", directory)
     anonymous = Client(url)
     return {name: anonymous.login(renamed, "demo1234") for name, renamed in rename.items()}
 

@@ -40,24 +40,32 @@ def wait_for(check, timeout=60, poll=0.005):
 
 # -- ours: a district of the suite's own --------------------------------------------------------
 
+def demo_directory(code, run):
+    """demo/hebian.json's tree and people under district ``code``, usernames suffixed with ``run``
+    (usernames are platform-wide). Only people placed in the tree: the demo's organisation members
+    belong to organisations the suite does not import."""
+    with open(os.path.join(ROOT, "demo", "hebian.json"), encoding="utf-8") as f:
+        demo = json.load(f)
+    placed = [u for u in demo["users"] if u.get("scope")]
+    user_ids = {u["username"]: f"{u['username']}.{run}" for u in placed}
+    nodes = [dict(n, parent=code if n["parent"] == "hb" else n["parent"]) for n in demo["nodes"]]
+    users = [dict(u, username=user_ids[u["username"]], scope=code if u["scope"] == "hb" else u["scope"])
+             for u in placed]
+    scopes = {user_ids[u["username"]]: u["scope"] for u in placed}
+    return {"nodes": nodes, "departments": demo["departments"], "users": users}, user_ids, scopes
+
+
 class District:
     """The demo district (demo/hebian.json) under a code and usernames of this run's own."""
 
     def __init__(self, url):
-        with open(os.path.join(ROOT, "demo", "hebian.json"), encoding="utf-8") as f:
-            demo = json.load(f)
         run = uuid.uuid4().hex[:6]
         self.url = url
         self.code = code = f"bench{run}"
-        self.user_ids = {u["username"]: f"{u['username']}.{run}" for u in demo["users"]}
-        nodes = [dict(n, parent=code if n["parent"] == "hb" else n["parent"]) for n in demo["nodes"]]
-        users = [dict(u, username=self.user_ids[u["username"]], scope=code if u["scope"] == "hb" else u["scope"])
-                 for u in demo["users"]]
-        self.scopes = {self.user_ids[u["username"]]: u["scope"] for u in demo["users"]}
+        directory, self.user_ids, self.scopes = demo_directory(code, run)
         admin = Client(url).login(*config.admin_credentials())
         admin.post("/api/v1/districts", {"code": code, "name": "基准测试区"}, expect=201)
-        admin.post(f"/api/v1/districts/{code}/import", {"nodes": nodes, "departments": demo["departments"],
-                                                        "users": users})
+        admin.post(f"/api/v1/districts/{code}/import", directory)
         anonymous = Client(url)
         self.who = {name: anonymous.login(renamed, "demo1234") for name, renamed in self.user_ids.items()}
         self.some_ids = [self.who["zhangyiqin"].post("/api/v1/petitions", SUBMIT_BODY)["id"] for _ in range(4)]

@@ -9,13 +9,19 @@ The whole filter is still applied to each document found, so the answer is exact
 ``$in`` the documents come in the collection's insertion order, as the scan gives them. Any other
 filter (an operator on ``_id``, a dict or float ``_id``, no ``_id`` at all) still scans.
 
-Installed once per process, on the class, by ``civicgrid.store`` when it falls back to mongomock.
+Filters that pin another field go through the collection's declared indexes
+(``civicgrid.mongomock_indexes``). Installed once per process, on the class, by ``civicgrid.store`` when
+it falls back to mongomock.
 """
+import contextlib
 import itertools
 import threading
 
+from . import mongomock_indexes
+
 _lock = threading.Lock()
 _installed = False
+_enabled = True    # off only inside scanning(): the reference answer tests compare with
 _SEQ = "_civicgrid_insertion_order"   # per collection store: {key: n}, n rising with each new key
 
 
@@ -73,10 +79,15 @@ def _patch_collection(Collection, filter_applies):
     scan = Collection._iter_documents
 
     def _iter_documents(self, filter):
-        wanted = _wanted(filter)
-        if wanted is None:
+        if not _enabled:
             return scan(self, filter)
+        wanted = _wanted(filter)
         store = self._store
+        if wanted is None:
+            indexed = mongomock_indexes.maps(store)
+            wanted = indexed.candidates(filter) if indexed is not None else None
+            if wanted is None:
+                return scan(self, filter)
         store._remove_expired_documents()          # what the scan does first (TTL indexes)
         with store._rwlock.reader():
             found = [(key, store._documents[key]) for key in wanted if key in store._documents]
@@ -92,6 +103,17 @@ def _patch_collection(Collection, filter_applies):
     Collection._iter_documents = _iter_documents
 
 
+@contextlib.contextmanager
+def scanning():
+    """mongomock's own scan for every query inside the block (the lookups' reference in tests)."""
+    global _enabled
+    _enabled = False
+    try:
+        yield
+    finally:
+        _enabled = True
+
+
 def install():
     """Give mongomock its ``_id`` lookup; idempotent."""
     global _installed
@@ -104,4 +126,6 @@ def install():
         if not getattr(Collection._iter_documents, "civicgrid_id_lookup", False):
             _patch_store(CollectionStore)
             _patch_collection(Collection, filter_applies)
+            mongomock_indexes.patch_store(CollectionStore)
+            mongomock_indexes.patch_collection(Collection)
         _installed = True

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from bench import load, suite
+from bench import load, scenarios, suite
 from bench.bare import stack
 from civicgrid import launcher
 from civicgrid.harness import ROOT
@@ -132,3 +132,13 @@ def test_a_ratio_is_the_median_of_each_rounds_own_ratio_and_targets_are_read_bot
     assert (rows["event"]["bare"], rows["event"]["ours"]) == (200, 130)
     assert rows["loop1_p99"]["met"] is True and rows["loop1_p99"]["ratio"] == pytest.approx(2.5)
     assert "drain" not in rows  # nothing measured, nothing shown
+
+
+def test_the_suites_district_is_the_demos_tree_and_placed_people_under_codes_of_its_own():
+    directory, user_ids, scopes = scenarios.demo_directory("benchx", "r1")
+    assert user_ids["zhangyiqin"] == "zhangyiqin.r1"
+    assert {u["username"] for u in directory["users"]} == set(user_ids.values())
+    assert all(u.get("scope") for u in directory["users"])
+    assert not [n for n in directory["nodes"] if n["parent"] == "hb"]
+    assert [n for n in directory["nodes"] if n["parent"] == "benchx"]
+    assert scenarios.SUBMITTERS[0] in user_ids and scopes[user_ids[scenarios.SUBMITTERS[0]]]

@@ -19,8 +19,8 @@ def things():
 
 
 def scanned(collection, filter):
-    """The same filter wrapped in $and, which the lookup leaves to mongomock's scan."""
-    return list(collection.find({"$and": [filter]}))
+    with mongomock_lookup.scanning():
+        return list(collection.find(filter))
 
 
 def test_the_fallback_store_installs_it_once():
