@@ -110,22 +110,29 @@ class _Maps:
                         del bucket[k]
 
     def candidates(self, filter):
-        """The smallest key set some pinned field allows, or None when no field is pinned."""
+        """The keys every pinned field allows (a superset of the answer), or None when no field is pinned.
+
+        Starts from the smallest field's set and keeps only the keys each other pinned field also allows,
+        testing membership rather than building the larger sets."""
         with self.lock:
-            best, size = None, None
+            pinned = []
             for field, values in _pinned(filter):
                 bucket = self.buckets.get(field)
-                if bucket is None:
-                    continue
-                n = len(self.loose[field]) + sum(len(bucket.get(v, ())) for v in values)
-                if best is None or n < size:
-                    best, size = (field, values), n
-            if best is None:
+                if bucket is not None:
+                    size = len(self.loose[field]) + sum(len(bucket.get(v, ())) for v in values)
+                    pinned.append((size, field, values))
+            if not pinned:
                 return None
-            field, values = best
+            pinned.sort(key=lambda p: p[0])
+            _size, field, values = pinned[0]
             found = set(self.loose[field])
             for v in values:
                 found.update(self.buckets[field].get(v, ()))
+            for _size, field, values in pinned[1:]:
+                if len(found) <= 4:
+                    break
+                loose, holders = self.loose[field], [self.buckets[field].get(v, ()) for v in values]
+                found = {k for k in found if k in loose or any(k in h for h in holders)}
             return found
 
 

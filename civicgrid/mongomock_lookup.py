@@ -75,32 +75,86 @@ def _patch_store(CollectionStore):
     CollectionStore.__setitem__, CollectionStore.__delitem__, CollectionStore.drop = __setitem__, __delitem__, drop_
 
 
+def _found(collection, filter):
+    """(key, document) pairs the filter can match, in insertion order, or None when only a scan can tell."""
+    wanted = _wanted(filter)
+    store = collection._store
+    if wanted is None:
+        indexed = mongomock_indexes.maps(store)
+        wanted = indexed.candidates(filter) if indexed is not None else None
+        if wanted is None:
+            return None
+    store._remove_expired_documents()          # what the scan does first (TTL indexes)
+    with store._rwlock.reader():
+        found = [(key, store._documents[key]) for key in wanted if key in store._documents]
+    if len(found) > 1:
+        positions = _insertion_order(store)[0]
+        found.sort(key=lambda item: positions[item[0]])
+    return found
+
+
 def _patch_collection(Collection, filter_applies):
-    scan = Collection._iter_documents
+    from mongomock import filtering
+    scan, get_dataset = Collection._iter_documents, Collection._get_dataset
 
     def _iter_documents(self, filter):
-        if not _enabled:
+        found = _found(self, filter) if _enabled else None
+        if found is None:
             return scan(self, filter)
-        wanted = _wanted(filter)
-        store = self._store
-        if wanted is None:
-            indexed = mongomock_indexes.maps(store)
-            wanted = indexed.candidates(filter) if indexed is not None else None
-            if wanted is None:
-                return scan(self, filter)
-        store._remove_expired_documents()          # what the scan does first (TTL indexes)
-        with store._rwlock.reader():
-            found = [(key, store._documents[key]) for key in wanted if key in store._documents]
         if not found:
             filter_applies(filter, {})             # the scan validates the filter even when nothing matches
-            return iter(())
-        if len(found) > 1:
-            positions = _insertion_order(store)[0]
-            found.sort(key=lambda item: positions[item[0]])
-        return iter([doc for _key, doc in found if filter_applies(filter, doc)])
+        # lazy, as the scan is: an update_many tests each document just before it changes it
+        return (doc for _key, doc in found if filter_applies(filter, doc))
+
+    def _get_dataset(self, spec, sort, fields, as_class):
+        # Sorted before filtering (what a sort on an index does): the filter is then applied only until the
+        # cursor has its limit (``_compute_results`` below). Stable sorts and an order-keeping filter
+        # commute, so the order is the scan's.
+        found = _found(self, spec) if _enabled and sort else None
+        if found is None:
+            yield from get_dataset(self, spec, sort, fields, as_class)
+            return
+        keys = list(sort.items() if isinstance(sort, dict) else sort)
+        if any(k.startswith("$") and k != "$natural" for k, _ in keys):
+            yield from get_dataset(self, spec, sort, fields, as_class)
+            return
+        if not found:
+            filter_applies(spec, {})
+        documents = [doc for _key, doc in found]
+        for sort_key, direction in reversed(keys):
+            if sort_key == "$natural":
+                if direction < 0:
+                    documents.reverse()
+                continue
+            documents.sort(key=lambda doc, k=sort_key: filtering.resolve_sort_key(k, doc), reverse=direction < 0)
+        for document in documents:
+            if filter_applies(spec, document):
+                yield self._copy_only_fields(document, fields, as_class)
 
     _iter_documents.civicgrid_id_lookup = True
     Collection._iter_documents = _iter_documents
+    Collection._get_dataset = _get_dataset
+
+
+def _patch_cursor(Cursor):
+    compute = Cursor._compute_results
+
+    def _compute_results(self, with_limit_and_skip=False):
+        # With a limit and no answer computed yet, copy only what the limit lets through (mongomock copies
+        # every match first); the whole answer is still computed for any other use of the cursor.
+        if not (_enabled and with_limit_and_skip and self._limit and self._limit > 0 and not self._results):
+            return compute(self, with_limit_and_skip)
+        head = self.__dict__.get("_civicgrid_head")
+        if head is None or head[0] is not self._factory or head[1] != (self._skip, self._limit):
+            wanted = self._skip + self._limit
+            results = list(itertools.islice(self._factory(), wanted))
+            if self.collection.codec_options.tz_aware:
+                from mongomock import helpers
+                results = [helpers.make_datetime_timezone_aware_in_document(x) for x in results]
+            head = self.__dict__["_civicgrid_head"] = (self._factory, (self._skip, self._limit), results[self._skip:])
+        return head[2]
+
+    Cursor._compute_results = _compute_results
 
 
 @contextlib.contextmanager
@@ -120,12 +174,13 @@ def install():
     with _lock:
         if _installed:
             return
-        from mongomock.collection import Collection
+        from mongomock.collection import Collection, Cursor
         from mongomock.filtering import filter_applies
         from mongomock.store import CollectionStore
         if not getattr(Collection._iter_documents, "civicgrid_id_lookup", False):
             _patch_store(CollectionStore)
             _patch_collection(Collection, filter_applies)
+            _patch_cursor(Cursor)
             mongomock_indexes.patch_store(CollectionStore)
             mongomock_indexes.patch_collection(Collection)
         _installed = True
