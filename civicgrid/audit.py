@@ -18,7 +18,7 @@ from marshmallow import Schema, fields, validate
 
 from .errors import Forbidden, NotFound
 from .events import utcnow
-from .validation import load
+from .validation import load, schema
 
 CONTEXT_KEY = "civicgrid_origin"
 READERS = ("district_admin", "community_staff")
@@ -122,7 +122,7 @@ def trail(db, auth, district, query):
     if period:
         selector["at"] = period
     items = list(db.audit.find(selector).sort([("at", -1), ("_id", 1)]).limit(params["limit"]))
-    return {"items": EntrySchema(many=True).dump(items), "total": db.audit.count_documents(selector)}
+    return {"items": schema(EntrySchema, many=True).dump(items), "total": db.audit.count_documents(selector)}
 
 
 def ensure_indexes(db):

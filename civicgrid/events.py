@@ -284,6 +284,14 @@ CATALOGUE = {
 
 _envelope = EnvelopeSchema()
 _tolerant_envelope = EnvelopeSchema(unknown=EXCLUDE)
+_data_schemas = {}  # (type, unknown) -> schema: building a marshmallow schema copies its fields, each time
+
+
+def _data_schema(type_, unknown):
+    schema = _data_schemas.get((type_, unknown))
+    if schema is None:
+        schema = _data_schemas[(type_, unknown)] = CATALOGUE[type_][2](unknown=unknown)
+    return schema
 
 
 def utcnow():
@@ -305,11 +313,10 @@ def validate_event(payload, tolerant=False):
     unknown = EXCLUDE if tolerant else RAISE
     errors = (_tolerant_envelope if tolerant else _envelope).validate(payload)
     if not errors:
-        entry = CATALOGUE.get(payload["type"])
-        if entry is None:
+        if payload["type"] not in CATALOGUE:
             errors = {"type": [f"unknown event type {payload['type']!r}"]}
         else:
-            data_errors = entry[2](unknown=unknown).validate(payload["data"])
+            data_errors = _data_schema(payload["type"], unknown).validate(payload["data"])
             if data_errors:
                 errors = {"data": data_errors}
     if errors:

@@ -157,6 +157,23 @@ def _patch_cursor(Cursor):
     Cursor._compute_results = _compute_results
 
 
+def _patch_database(Database):
+    get_collection = Database.get_collection
+
+    def get_collection_(self, name, codec_options=None, read_preference=None, write_concern=None,
+                        read_concern=None):
+        # ``db.entries`` with no options: the handle made the first time. mongomock rebuilds it through
+        # ``with_options`` on every access (a tenth of a busy consumer's time), to the same result.
+        if codec_options is None and read_preference is None and write_concern is None and read_concern is None:
+            known = self._collection_accesses.get(name)
+            if known is not None and known.codec_options == self._codec_options \
+                    and known.read_preference == self.read_preference:
+                return known
+        return get_collection(self, name, codec_options, read_preference, write_concern, read_concern)
+
+    Database.get_collection = get_collection_
+
+
 @contextlib.contextmanager
 def scanning():
     """mongomock's own scan for every query inside the block (the lookups' reference in tests)."""
@@ -175,12 +192,14 @@ def install():
         if _installed:
             return
         from mongomock.collection import Collection, Cursor
+        from mongomock.database import Database
         from mongomock.filtering import filter_applies
         from mongomock.store import CollectionStore
         if not getattr(Collection._iter_documents, "civicgrid_id_lookup", False):
             _patch_store(CollectionStore)
             _patch_collection(Collection, filter_applies)
             _patch_cursor(Cursor)
+            _patch_database(Database)
             mongomock_indexes.patch_store(CollectionStore)
             mongomock_indexes.patch_collection(Collection)
         _installed = True

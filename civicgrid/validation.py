@@ -1,4 +1,6 @@
 """Schema loading that turns marshmallow's complaint into the platform's ``Invalid``."""
+import functools
+
 from marshmallow import ValidationError
 
 from .errors import Invalid
@@ -13,3 +15,10 @@ def load(schema, data):
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
         fields = ", ".join(sorted(str(k) for k in messages))
         raise Invalid(f"invalid input: {fields}", messages)
+
+
+@functools.lru_cache(maxsize=None)
+def schema(cls, **options):
+    """One instance per schema class and options: building one copies every declared field (a quarter of a
+    millisecond for a petition's), while an instance keeps nothing between loads and dumps."""
+    return cls(**options)

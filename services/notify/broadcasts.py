@@ -22,7 +22,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from civicgrid.errors import Forbidden, Invalid, NotFound
 from civicgrid.events import isoformat, make_event
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import deliveries, district_settings, options, preferences, templates, webhooks
 from .schemas import BroadcastInSchema, PageSchema, RecipientQuerySchema
@@ -39,7 +39,7 @@ def create(db, auth, directory, payload, now):
     auth.require(*SENDERS)
     if not auth.district:
         raise Forbidden("broadcasts are sent by a district's staff")
-    params = load(BroadcastInSchema(), payload)
+    params = load(schema(BroadcastInSchema), payload)
     district, kind, node_id = auth.district, params["target_kind"], params["node_id"]
     try:
         found = directory.members_under(district, node_id)
@@ -205,7 +205,7 @@ def get(db, auth, broadcast_id):
 
 
 def list_(db, auth, query=None):
-    params = load(PageSchema(), query or {})
+    params = load(schema(PageSchema), query or {})
     selector = _visible(auth)
     page, size = params["page"], params["page_size"]
     cursor = (db.broadcasts.find(selector).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
@@ -223,7 +223,7 @@ STATES = {
 def recipients(db, auth, broadcast_id, query=None):
     """Who has read and confirmed (of those written so far), by user id."""
     doc = _find(db, auth, broadcast_id)
-    params = load(RecipientQuerySchema(), query or {})
+    params = load(schema(RecipientQuerySchema), query or {})
     selector = {"broadcast_id": doc["_id"], "district": doc["district"], **STATES[params["state"]]}
     page, size = params["page"], params["page_size"]
     cursor = (db.notifications.find(selector).sort("recipient", ASCENDING).skip((page - 1) * size).limit(size))

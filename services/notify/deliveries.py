@@ -31,7 +31,7 @@ from pymongo.errors import BulkWriteError
 from civicgrid import correlation
 from civicgrid.errors import Conflict, Forbidden, NotFound
 from civicgrid.events import isoformat
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import options
 from .channels import DeliveryError, default_channels
@@ -251,7 +251,7 @@ def view(doc):
 
 def list_deliveries(db, auth, district, query=None):
     _operator(auth, district)
-    params = load(DeliveryQuerySchema(), query or {})
+    params = load(schema(DeliveryQuerySchema), query or {})
     selector = {"district": district}
     for key in ("status", "channel", "type", "recipient", "event_id"):
         if params.get(key):

@@ -19,7 +19,7 @@ from pymongo import DESCENDING
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import isoformat, utcnow
 from civicgrid.idempotency import insert_once
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import deliveries, digests, district_settings, preferences, rules, templates, webhooks
 from .schemas import InboxFilterSchema, InboxQuerySchema, MarkReadSchema, TemplateInSchema, TemplateQuerySchema
@@ -138,7 +138,7 @@ def inbox(db, auth, page=1, page_size=20, filters=None):
     given = {k: v for k, v in (("page", page), ("page_size", page_size)) if v is not None}
     if filters is not None and not isinstance(filters, dict):
         raise Invalid("filters must be an object", {"filters": ["must be an object"]})
-    params = load(InboxQuerySchema(), {**(filters or {}), **given})
+    params = load(schema(InboxQuerySchema), {**(filters or {}), **given})
     page, page_size = params["page"], params["page_size"]
     selector = _filtered(auth, params)
     cursor = (db.notifications.find(selector)
@@ -160,7 +160,7 @@ def unread_count(db, auth):
 
 
 def _one(db, auth, notification_id):
-    notification_id = load(MarkReadSchema(), {"notification_id": notification_id})["notification_id"]
+    notification_id = load(schema(MarkReadSchema), {"notification_id": notification_id})["notification_id"]
     selector = dict(_mine(auth), _id=notification_id)
     doc = db.notifications.find_one(selector)
     if doc is None:
@@ -183,7 +183,7 @@ def mark_read(db, auth, notification_id, now=None):
 def mark_all_read(db, auth, filters=None, now=None):
     if filters is not None and not isinstance(filters, dict):
         raise Invalid("filters must be an object", {"filters": ["must be an object"]})
-    params = load(InboxFilterSchema(), filters or {})
+    params = load(schema(InboxFilterSchema), filters or {})
     selector = dict(_filtered(auth, params), read=False)
     marked = db.notifications.update_many(
         selector, {"$set": {"read": True, "read_at": now or utcnow(), "status": "read"}}).modified_count
@@ -270,7 +270,7 @@ def _template_view(entry, locale, own):
 
 def list_templates(db, auth, district, query=None):
     auth.require_district(district)
-    params = load(TemplateQuerySchema(), query or {})
+    params = load(schema(TemplateQuerySchema), query or {})
     if "locale" in params:
         _check_locale(params["locale"])
     entries = templates.catalogue()
@@ -296,7 +296,7 @@ def put_template(db, auth, district, type_, audience, locale, template, now=None
     _district_admin(auth, district, "change notification templates")
     _check_locale(locale)
     entry = _entry(type_, audience)
-    given = load(TemplateInSchema(), template)
+    given = load(schema(TemplateInSchema), template)
     errors = templates.check(type_, given["title"], given["body"])
     if errors:
         raise Invalid(f"malformed template: {', '.join(sorted(errors))}", errors)
@@ -334,6 +334,8 @@ def create_indexes(db):
     # which made every insert cost as much as the whole inbox of the district).
     db.notifications.create_index([("district", 1), ("recipient", 1), ("created_at", DESCENDING)])
     db.notifications.create_index([("district", 1), ("recipient", 1), ("read", 1)])
+    # a petition's notices for one person (the console's petition page, anyone polling for one)
+    db.notifications.create_index([("district", 1), ("recipient", 1), ("petition_id", 1), ("created_at", DESCENDING)])
     db.notifications.create_index([("broadcast_id", 1), ("recipient", 1)], sparse=True)
     db.preferences.create_index([("district", 1), ("user_id", 1)], unique=True)
     db.templates.create_index([("district", 1), ("type", 1), ("audience", 1), ("locale", 1)], unique=True)

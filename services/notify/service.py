@@ -16,6 +16,7 @@ from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 from civicgrid.tracing import Tracing
+from civicgrid.validation import schema
 
 from . import broadcasts, deliveries, digests, domain, options, preferences, rules, webhooks
 from .dependencies import create_indexes
@@ -65,110 +66,110 @@ class NotifyService:
 
     @rpc
     def inbox(self, page=1, page_size=20, filters=None):
-        return InboxSchema().dump(domain.inbox(self.db, self.auth, page, page_size, filters))
+        return schema(InboxSchema).dump(domain.inbox(self.db, self.auth, page, page_size, filters))
 
     @rpc
     def unread_count(self):
-        return UnreadSchema().dump(domain.unread_count(self.db, self.auth))
+        return schema(UnreadSchema).dump(domain.unread_count(self.db, self.auth))
 
     @rpc
     def get_notification(self, notification_id):
-        return NotificationSchema().dump(domain.get(self.db, self.auth, notification_id))
+        return schema(NotificationSchema).dump(domain.get(self.db, self.auth, notification_id))
 
     @rpc
     def mark_read(self, notification_id):
-        return NotificationSchema().dump(domain.mark_read(self.db, self.auth, notification_id, self.clock()))
+        return schema(NotificationSchema).dump(domain.mark_read(self.db, self.auth, notification_id, self.clock()))
 
     @rpc
     def mark_all_read(self, filters=None):
-        return MarkedSchema().dump(domain.mark_all_read(self.db, self.auth, filters, self.clock()))
+        return schema(MarkedSchema).dump(domain.mark_all_read(self.db, self.auth, filters, self.clock()))
 
     @rpc
     @audited
     def confirm(self, notification_id):
-        return NotificationSchema().dump(domain.confirm(self.db, self.auth, notification_id, self.clock()))
+        return schema(NotificationSchema).dump(domain.confirm(self.db, self.auth, notification_id, self.clock()))
 
     # -- preferences ---------------------------------------------------------
 
     @rpc
     def my_preferences(self):
-        return PreferencesSchema().dump(domain.my_preferences(self.db, self.auth))
+        return schema(PreferencesSchema).dump(domain.my_preferences(self.db, self.auth))
 
     @rpc
     @audited
     def set_my_preferences(self, changes):
-        return PreferencesSchema().dump(domain.set_my_preferences(self.db, self.auth, changes, self.clock()))
+        return schema(PreferencesSchema).dump(domain.set_my_preferences(self.db, self.auth, changes, self.clock()))
 
     @rpc
     def user_preferences(self, district, user_id):
-        return PreferencesSchema().dump(
+        return schema(PreferencesSchema).dump(
             domain.user_preferences(self.db, self.auth, self.directory(), district, user_id))
 
     @rpc
     @audited
     def set_user_preferences(self, district, user_id, changes):
-        return PreferencesSchema().dump(domain.set_user_preferences(
+        return schema(PreferencesSchema).dump(domain.set_user_preferences(
             self.db, self.auth, self.directory(), district, user_id, changes, self.clock()))
 
     # -- a district's templates, settings, webhooks, deliveries ----------------
 
     @rpc
     def list_templates(self, district, query=None):
-        return TemplateSchema(many=True).dump(domain.list_templates(self.db, self.auth, district, query))
+        return schema(TemplateSchema, many=True).dump(domain.list_templates(self.db, self.auth, district, query))
 
     @rpc
     @audited
     def put_template(self, district, type_, audience, locale, template):
-        return TemplateSchema().dump(domain.put_template(
+        return schema(TemplateSchema).dump(domain.put_template(
             self.db, self.auth, district, type_, audience, locale, template, self.clock()))
 
     @rpc
     @audited
     def delete_template(self, district, type_, audience, locale):
-        return TemplateSchema().dump(domain.delete_template(self.db, self.auth, district, type_, audience, locale))
+        return schema(TemplateSchema).dump(domain.delete_template(self.db, self.auth, district, type_, audience, locale))
 
     @rpc
     def get_settings(self, district):
-        return SettingsSchema().dump(domain.get_settings(self.db, self.auth, district))
+        return schema(SettingsSchema).dump(domain.get_settings(self.db, self.auth, district))
 
     @rpc
     @audited
     def set_settings(self, district, changes):
-        return SettingsSchema().dump(domain.set_settings(self.db, self.auth, district, changes, self.clock()))
+        return schema(SettingsSchema).dump(domain.set_settings(self.db, self.auth, district, changes, self.clock()))
 
     @rpc
     def list_webhooks(self, district):
-        return WebhookSchema(many=True).dump(webhooks.list_(self.db, self.auth, district))
+        return schema(WebhookSchema, many=True).dump(webhooks.list_(self.db, self.auth, district))
 
     @rpc
     @audited
     def create_webhook(self, district, payload):
-        return WebhookSchema().dump(
+        return schema(WebhookSchema).dump(
             webhooks.create(self.db, self.auth, self.directory(), district, payload, self.clock()))
 
     @rpc
     @audited
     def delete_webhook(self, district, webhook_id):
-        return WebhookSchema().dump(webhooks.delete(self.db, self.auth, district, webhook_id))
+        return schema(WebhookSchema).dump(webhooks.delete(self.db, self.auth, district, webhook_id))
 
     @rpc
     @audited
     def rotate_webhook_secret(self, district, webhook_id):
-        return WebhookSchema().dump(webhooks.rotate(self.db, self.auth, district, webhook_id))
+        return schema(WebhookSchema).dump(webhooks.rotate(self.db, self.auth, district, webhook_id))
 
     @rpc
     def list_deliveries(self, district, query=None):
-        return DeliveryPageSchema().dump(deliveries.list_deliveries(self.db, self.auth, district, query))
+        return schema(DeliveryPageSchema).dump(deliveries.list_deliveries(self.db, self.auth, district, query))
 
     @rpc
     @audited
     def retry_delivery(self, district, delivery_id):
-        return DeliverySchema().dump(deliveries.retry(self.db, self.auth, district, delivery_id, self.clock()))
+        return schema(DeliverySchema).dump(deliveries.retry(self.db, self.auth, district, delivery_id, self.clock()))
 
     @rpc
     def recipient_rules(self):
         """The rules table, row by row: (event, when, audience, people, category, practice)."""
-        return RuleSchema(many=True).dump([
+        return schema(RuleSchema, many=True).dump([
             dict(zip(("event", "when", "audience", "people", "category", "practice"), row),
                  critical=row[4] in preferences.CRITICAL) for row in rules.table()])
 
@@ -177,20 +178,20 @@ class NotifyService:
     @rpc
     @audited
     def send_broadcast(self, payload):
-        return BroadcastSchema().dump(
+        return schema(BroadcastSchema).dump(
             broadcasts.create(self.db, self.auth, self.directory(), payload, self.clock()))
 
     @rpc
     def list_broadcasts(self, query=None):
-        return BroadcastPageSchema().dump(broadcasts.list_(self.db, self.auth, query))
+        return schema(BroadcastPageSchema).dump(broadcasts.list_(self.db, self.auth, query))
 
     @rpc
     def get_broadcast(self, broadcast_id):
-        return BroadcastSchema().dump(broadcasts.get(self.db, self.auth, broadcast_id))
+        return schema(BroadcastSchema).dump(broadcasts.get(self.db, self.auth, broadcast_id))
 
     @rpc
     def broadcast_recipients(self, broadcast_id, query=None):
-        return RecipientPageSchema().dump(broadcasts.recipients(self.db, self.auth, broadcast_id, query))
+        return schema(RecipientPageSchema).dump(broadcasts.recipients(self.db, self.auth, broadcast_id, query))
 
     # -- timers ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import uuid
 
 from civicgrid.errors import Forbidden, Invalid, NotFound
 from civicgrid.events import PETITION_EVENTS, isoformat, utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import rules
 from .channels import url_problem
@@ -43,7 +43,7 @@ def view(doc, secret=False):
 
 
 def create(db, auth, directory, district, payload, now=None):
-    params = load(WebhookInSchema(), payload)
+    params = load(schema(WebhookInSchema), payload)
     department_id = params.get("department_id")
     _manager(auth, district, department_id)
     errors = {}

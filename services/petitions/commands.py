@@ -20,7 +20,7 @@ from marshmallow import Schema, fields, validate
 from civicgrid.auth import AuthContext
 from civicgrid.errors import CivicGridError, Forbidden, Invalid
 from civicgrid.integration import COMMAND_ACTIONS, COMMAND_RESULT, parse_command_key, parse_department_user
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 DEPARTMENT_ROLE = "department_staff"
 
@@ -54,7 +54,7 @@ def decode_body(body):
 
 def parse_command(body):
     """Validate a command body; returns ``{command_id (str), petition_id, action, payload}``."""
-    command = load(CommandSchema(), decode_body(body))
+    command = load(schema(CommandSchema), decode_body(body))
     command["command_id"] = str(command["command_id"])
     return command
 

@@ -32,7 +32,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from civicgrid.auth import AuthContext
 from civicgrid.errors import Forbidden, Invalid, NotFound
 from civicgrid.events import isoformat
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import domain, usecases
 from .deadlines import aware, is_overdue
@@ -217,7 +217,7 @@ def submit(repo, directory, auth, request, now):
     _client(auth)
     district = auth.district
     try:
-        fields_ = load(RequestSchema(), request)
+        fields_ = load(schema(RequestSchema), request)
     except Invalid as err:
         raise Invalid(err.message, open311_names(err.errors))
     category = _service(directory, district, fields_["service_code"])
@@ -307,7 +307,7 @@ def window(start, end, now):
 
 
 def selector(district, query, now):
-    params = load(QuerySchema(), query)
+    params = load(schema(QuerySchema), query)
     base = {"district": district, "open311": {"$exists": True}}
     ids = _comma_list(params["service_request_id"], "service_request_id")
     if ids:

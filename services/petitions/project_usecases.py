@@ -9,7 +9,7 @@ import uuid
 
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import make_event, utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import deadlines, domain, projects, usecases
 from .project_repository import support_event_id
@@ -156,7 +156,7 @@ def create(repo, directory, auth, payload, now=None):
     auth.require()
     projects.may_create(auth)
     now = now or utcnow()
-    fields = load(CreateProjectSchema(), payload)
+    fields = load(schema(CreateProjectSchema), payload)
     if fields["hotspot"]:
         field, requested = "hotspot", []
         petitions, origin = _hotspot(repo, directory, auth, fields["hotspot"], now)
@@ -189,7 +189,7 @@ def update(repo, directory, auth, project_id, payload, now=None):
     auth.require()
     now = now or utcnow()
     project = repo.get(auth.district, project_id)
-    fields = load(UpdateProjectSchema(), payload)
+    fields = load(schema(UpdateProjectSchema), payload)
     role = projects.may_edit(auth, project, fields)
     updates = {key: fields[key].strip() for key in ("title", "description") if key in fields}
     if "budget" in fields:
@@ -249,7 +249,7 @@ def move(repo, auth, project_id, payload, now=None):
     auth.require()
     now = now or utcnow()
     project = repo.get(auth.district, project_id)
-    fields = load(TransitionSchema(), payload)
+    fields = load(schema(TransitionSchema), payload)
     change = projects.move(auth, project, fields["status"], fields["note"])
     after = projects.apply_move(project, change, auth.user_id, now)
     repo.save(project, after, [_event(change.event_type, after, auth.as_actor(change.role), now, note=fields["note"])])
@@ -277,7 +277,7 @@ def comment(repo, auth, project_id, payload, now=None):
     auth.require()
     now = now or utcnow()
     project = repo.get(auth.district, project_id)
-    fields = load(CommentSchema(), payload)
+    fields = load(schema(CommentSchema), payload)
     role = projects.may_comment(auth, project)
     doc = {"_id": uuid.uuid4().hex, "project_id": project_id, "district": project["district"],
            "author_id": auth.user_id, "author_name": auth.name, "role": role, "text": fields["text"].strip(), "at": now}
@@ -288,7 +288,7 @@ def comment(repo, auth, project_id, payload, now=None):
 def comments(repo, auth, project_id, query):
     auth.require()
     repo.get(auth.district, project_id)
-    params = load(CommentListSchema(), query)
+    params = load(schema(CommentListSchema), query)
     items, total = repo.comments(project_id, params["page"], params["page_size"])
     return items, total, params
 
@@ -296,7 +296,7 @@ def comments(repo, auth, project_id, query):
 def page(repo, auth, query):
     """Everyone of the district sees its projects (公示): residents, staff, departments."""
     auth.require()
-    params = load(ProjectListSchema(), query)
+    params = load(schema(ProjectListSchema), query)
     selector = {"district": auth.district}
     for name, key in (("status", "status"), ("community", "community"), ("building_id", "buildings"),
                       ("node", "nodes")):
@@ -377,7 +377,7 @@ def resolve_petitions(repo, auth, project_id, payload, now=None):
     auth.require()
     now = now or utcnow()
     project = repo.get(auth.district, project_id)
-    fields = load(ResolvePetitionsSchema(), payload)
+    fields = load(schema(ResolvePetitionsSchema), payload)
     role = projects.may_resolve_petitions(auth, project)
     note = fields["note"].strip()
     limits = usecases.limits(repo.petitions, project["district"])

@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 
 from civicgrid.auth import AuthContext
 from civicgrid.errors import Forbidden, Invalid, NotFound
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import domain, usecases
 from .schemas import SubmitSchema
@@ -68,7 +68,7 @@ def submit_for_household(repo, directory, auth, payload, now, idempotency_key=No
     auth.require()
     if auth.is_system or not auth.has(*FILERS):
         raise Forbidden("building leaders, grid workers and community staff file petitions for households")
-    fields_ = load(ProxySubmitSchema(), payload)
+    fields_ = load(schema(ProxySubmitSchema), payload)
     try:
         location = directory.locate_building(auth.district, fields_["building_id"])
     except NotFound:

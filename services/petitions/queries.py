@@ -1,5 +1,5 @@
 """Work queues: what a user may see, narrowed by filters, and each role's natural queue."""
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import domain
 from .schemas import FollowUpListSchema, ListSchema
@@ -32,7 +32,7 @@ def _overdue(now, wanted):
 
 
 def selector(auth, query, now):
-    params = load(ListSchema(), query)
+    params = load(schema(ListSchema), query)
     clauses = [domain.visibility_filter(auth)]
     clauses += [{name: params[name]} for name in FILTERS if params[name]]
     if params["node"]:
@@ -53,7 +53,7 @@ def selector(auth, query, now):
 
 
 def follow_up_selector(auth, query):
-    params = load(FollowUpListSchema(), query)
+    params = load(schema(FollowUpListSchema), query)
     selector = {"$and": [domain.visibility_filter(auth), {"follow_up": {"$ne": None}}]}
     if params["status"]:
         selector["$and"].append({"follow_up.status": params["status"]})

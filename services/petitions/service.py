@@ -20,6 +20,7 @@ from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 from civicgrid.tracing import Tracing
+from civicgrid.validation import schema
 
 from . import department_commands, open311, proxy_filing, usecases
 from . import project_entrypoints
@@ -154,34 +155,34 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
 
     @rpc
     def analytics_rates(self, district, query=None):
-        return RatesSchema().dump(figures.rates(self.db, self.auth, district, query, self.clock()))
+        return schema(RatesSchema).dump(figures.rates(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     def analytics_durations(self, district, query=None):
-        return DurationsSchema().dump(figures.durations(self.db, self.auth, district, query, self.clock()))
+        return schema(DurationsSchema).dump(figures.durations(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     def analytics_whistles(self, district, query=None):
-        return WhistlesSchema().dump(figures.whistles(self.db, self.auth, district, query, self.clock()))
+        return schema(WhistlesSchema).dump(figures.whistles(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     def analytics_overdue(self, district, query=None):
-        return OverdueCountsSchema().dump(figures.overdue(self.db, self.auth, district, query, self.clock()))
+        return schema(OverdueCountsSchema).dump(figures.overdue(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     def analytics_hotspots(self, district, query=None):
-        return HotspotsSchema().dump(figures.hotspots(self.db, self.auth, district, query, self.clock()))
+        return schema(HotspotsSchema).dump(figures.hotspots(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     def analytics_rankings(self, district, query=None):
-        return RankingsSchema().dump(figures.rankings(self.db, self.auth, district, query, self.clock()))
+        return schema(RankingsSchema).dump(figures.rankings(self.db, self.auth, district, query, self.clock()))
 
     @rpc
     @audited
     def rebuild_analytics(self, district=None):
         """Recompute the read model from the petitions and swap it in (operator; ``python -m
         services.petitions.analytics rebuild``)."""
-        return RebuildSchema(many=True).dump(rebuild.rebuild(self.db, self.auth, district, self.clock()))
+        return schema(RebuildSchema, many=True).dump(rebuild.rebuild(self.db, self.auth, district, self.clock()))
 
     # handle_petition_submitted ... handle_petition_merged: the read model's counters
     for _type in COUNTED_EVENTS:

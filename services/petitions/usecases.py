@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import make_event, utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import attributes, deadlines, domain, queries
 from .schemas import ACTION_SCHEMAS, FollowUpRecordSchema, SubmitSchema, TimeLimitsSchema
@@ -36,7 +36,7 @@ def submit(repo, directory, auth, payload, now=None, idempotency_key=None):
     the first run stored instead of filing a second one."""
     auth.require("resident")
     now = now or utcnow()
-    fields = load(SubmitSchema(), payload)
+    fields = load(schema(SubmitSchema), payload)
     building_id = fields["building_id"] or auth.scope
     if not building_id:
         raise Invalid("building_id is required", {"building_id": ["required: you have no home building"]})
@@ -171,7 +171,7 @@ def get_limits(repo, auth, district):
 def set_limits(repo, auth, district, changes, now=None):
     # the platform administrator sets a district up (its catalogue, rules, keys) and may set these too
     auth.require_in_district(district, "district_admin", "platform_admin")
-    changes = load(TimeLimitsSchema(), changes)
+    changes = load(schema(TimeLimitsSchema), changes)
     repo.set_limits(district, changes, auth.user_id, now or utcnow())
     return limits(repo, district)
 
@@ -214,7 +214,7 @@ def record_follow_up(repo, auth, petition_id, payload, now=None):
     now = now or utcnow()
     petition = repo.get(auth.district, petition_id)  # another district's: not found, whatever the role
     auth.require("community_staff")
-    fields = load(FollowUpRecordSchema(), payload)
+    fields = load(schema(FollowUpRecordSchema), payload)
     if not (auth.has("community_staff") and auth.scope in petition["path"]):
         raise Forbidden("only staff of this petition's community record its follow-up")
     follow_up = petition.get("follow_up")

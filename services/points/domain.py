@@ -6,7 +6,7 @@ claims and reports live in their own modules.
 """
 from civicgrid.errors import Conflict, NotFound
 from civicgrid.events import derived_event_id, make_event, utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import accounts, ledger, periods, rules, shop
 from .schemas import DistrictSchema, MySettingsSchema, ReversalIn, StatementQuery
@@ -18,7 +18,7 @@ STATEMENT_LIMIT = 100
 
 
 def _district(district):
-    return load(DistrictSchema(), {"district": district})["district"]
+    return load(schema(DistrictSchema), {"district": district})["district"]
 
 
 # Rules ----------------------------------------------------------------------
@@ -111,7 +111,7 @@ def my_points(db, auth, now=None):
 
 
 def set_my_settings(db, auth, settings, now=None):
-    show = load(MySettingsSchema(), settings)["show_on_leaderboard"]
+    show = load(schema(MySettingsSchema), settings)["show_on_leaderboard"]
     accounts.set_leaderboard(db, auth, show, now or utcnow())
     return my_points(db, auth, now)
 

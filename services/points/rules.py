@@ -11,7 +11,7 @@ import copy
 
 from civicgrid.errors import Invalid
 from civicgrid.events import utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import ledger, periods
 from .schemas import RulesSchema
@@ -55,7 +55,7 @@ def rules_of(db, district):
 
 def change(db, district, changes, actor):
     """Apply the keys ``changes`` names; returns the rules now in force."""
-    changes = load(RulesSchema(), changes)
+    changes = load(schema(RulesSchema), changes)
     merged = rules_of(db, district)["caps"]
     for kind, values in (changes.get("caps") or {}).items():
         merged[kind].update(values)

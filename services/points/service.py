@@ -22,6 +22,7 @@ from civicgrid.outbox import publish_pending
 from civicgrid.rpc import rpc
 from civicgrid.store import Store
 from civicgrid.tracing import Tracing
+from civicgrid.validation import schema
 
 from . import accounts, activities, claims, domain, ledger, reports, shop, wishes
 from .dependencies import GridDirectory, create_indexes
@@ -62,106 +63,106 @@ class PointsService:
 
     @rpc
     def my_points(self):
-        return StatementSchema().dump(domain.my_points(self.db, self.auth, self.clock()))
+        return schema(StatementSchema).dump(domain.my_points(self.db, self.auth, self.clock()))
 
     @rpc
     @audited
     def set_my_settings(self, settings):
-        return StatementSchema().dump(domain.set_my_settings(self.db, self.auth, settings, self.clock()))
+        return schema(StatementSchema).dump(domain.set_my_settings(self.db, self.auth, settings, self.clock()))
 
     @rpc
     def get_rules(self, district):
-        return RulesSchema().dump(domain.get_rules(self.db, self.auth, district))
+        return schema(RulesSchema).dump(domain.get_rules(self.db, self.auth, district))
 
     @rpc
     @audited
     def set_rules(self, district, rules):
-        return RulesSchema().dump(domain.set_rules(self.db, self.auth, district, rules))
+        return schema(RulesSchema).dump(domain.set_rules(self.db, self.auth, district, rules))
 
     @rpc
     def check_ledger(self, district):
-        return LedgerCheckSchema().dump(domain.check_ledger(self.db, self.auth, district))
+        return schema(LedgerCheckSchema).dump(domain.check_ledger(self.db, self.auth, district))
 
     @rpc
     def statement(self, account, query=None):
-        return AccountStatementSchema().dump(domain.statement(self.db, self.auth, account, query or {}, self.clock(),
+        return schema(AccountStatementSchema).dump(domain.statement(self.db, self.auth, account, query or {}, self.clock(),
                                                               GridDirectory(self.grid)))
 
     @rpc
     @audited
     def reverse_transaction(self, district, transaction_id, payload=None):
-        return ReversalSchema().dump(domain.reverse(self.db, self.auth, district, transaction_id, payload,
+        return schema(ReversalSchema).dump(domain.reverse(self.db, self.auth, district, transaction_id, payload,
                                                     self.clock()))
 
     # -- the shop -----------------------------------------------------------------------
 
     @rpc
     def get_shop_settings(self, district):
-        return ShopSettingsSchema().dump(shop.get_settings(self.db, self.auth, district))
+        return schema(ShopSettingsSchema).dump(shop.get_settings(self.db, self.auth, district))
 
     @rpc
     @audited
     def set_shop_settings(self, district, settings):
-        return ShopSettingsSchema().dump(shop.set_settings(self.db, self.auth, district, settings, self.clock()))
+        return schema(ShopSettingsSchema).dump(shop.set_settings(self.db, self.auth, district, settings, self.clock()))
 
     @rpc
     @audited
     def create_item(self, payload):
-        return ItemSchema().dump(item_view(shop.create_item(self.db, self.auth, payload, self.clock())))
+        return schema(ItemSchema).dump(item_view(shop.create_item(self.db, self.auth, payload, self.clock())))
 
     @rpc
     @audited
     def update_item(self, item_id, payload):
-        return ItemSchema().dump(item_view(shop.update_item(self.db, self.auth, item_id, payload, self.clock())))
+        return schema(ItemSchema).dump(item_view(shop.update_item(self.db, self.auth, item_id, payload, self.clock())))
 
     @rpc
     @audited
     def change_stock(self, item_id, payload):
-        return ItemSchema().dump(item_view(shop.change_stock(self.db, self.auth, item_id, payload, self.clock())))
+        return schema(ItemSchema).dump(item_view(shop.change_stock(self.db, self.auth, item_id, payload, self.clock())))
 
     @rpc
     def list_items(self, query=None):
-        return [ItemSchema().dump(item_view(i)) for i in shop.list_items(self.db, self.auth, query or {})]
+        return [schema(ItemSchema).dump(item_view(i)) for i in shop.list_items(self.db, self.auth, query or {})]
 
     @rpc
     def get_item(self, item_id):
-        return ItemSchema().dump(item_view(shop.get_item(self.db, self.auth, item_id)))
+        return schema(ItemSchema).dump(item_view(shop.get_item(self.db, self.auth, item_id)))
 
     @rpc
     @audited
     def reserve(self, payload):
         order, balance = shop.reserve(self.db, self.auth, payload, self.clock())
         self._relay("orders", order["_id"])
-        return OrderSchema().dump(order_view(order, balance))
+        return schema(OrderSchema).dump(order_view(order, balance))
 
     @rpc
     def list_orders(self, query=None):
         items, total, params = shop.list_orders(self.db, self.auth, query or {})
-        return OrderPageSchema().dump({"items": [order_view(o) for o in items], "total": total,
+        return schema(OrderPageSchema).dump({"items": [order_view(o) for o in items], "total": total,
                                        "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_order(self, order_id):
-        return OrderSchema().dump(order_view(shop.get_order(self.db, self.auth, order_id)))
+        return schema(OrderSchema).dump(order_view(shop.get_order(self.db, self.auth, order_id)))
 
     @rpc
     @audited
     def confirm_pickup(self, order_id):
         order = shop.confirm_pickup(self.db, self.auth, order_id, self.clock())
         self._relay("orders", order["_id"])
-        return OrderSchema().dump(order_view(order))
+        return schema(OrderSchema).dump(order_view(order))
 
     @rpc
     @audited
     def cancel_order(self, order_id, payload=None):
         order = shop.cancel(self.db, self.auth, order_id, payload, self.clock())
         self._relay("orders", order["_id"])
-        return OrderSchema().dump(order_view(order))
+        return schema(OrderSchema).dump(order_view(order))
 
     # -- activities -----------------------------------------------------------------------
 
     def _activity(self, doc):
-        return ActivitySchema().dump(activity_view(doc, self.auth, activities.is_staff_view(self.auth, doc)))
+        return schema(ActivitySchema).dump(activity_view(doc, self.auth, activities.is_staff_view(self.auth, doc)))
 
     @rpc
     @audited
@@ -173,7 +174,7 @@ class PointsService:
     def list_activities(self, community, query=None):
         items, total, params = activities.list_for(self.db, self.auth, community, query or {},
                                                    GridDirectory(self.grid))
-        return ActivityPageSchema().dump({"items": [activity_view(a, self.auth, activities.is_staff_view(self.auth, a))
+        return schema(ActivityPageSchema).dump({"items": [activity_view(a, self.auth, activities.is_staff_view(self.auth, a))
                                                     for a in items],
                                           "total": total, "page": params["page"], "page_size": params["page_size"]})
 
@@ -196,7 +197,7 @@ class PointsService:
     def check_in(self, activity_id, payload):
         results = activities.check_in(self.db, self.auth, activity_id, payload, self.clock())
         self._relay("activities", activity_id)
-        return CheckInAnswerSchema().dump({"activity_id": activity_id, "results": results})
+        return schema(CheckInAnswerSchema).dump({"activity_id": activity_id, "results": results})
 
     @rpc
     @audited
@@ -212,37 +213,37 @@ class PointsService:
     def submit_claim(self, payload):
         claim = claims.submit(self.db, self.auth, payload, self.clock())
         self._relay("claims", claim["_id"])
-        return ClaimSchema().dump(claim_view(claim))
+        return schema(ClaimSchema).dump(claim_view(claim))
 
     @rpc
     def list_claims(self, query=None):
         items, total, params = claims.list_for(self.db, self.auth, query or {})
-        return ClaimPageSchema().dump({"items": [claim_view(c) for c in items], "total": total,
+        return schema(ClaimPageSchema).dump({"items": [claim_view(c) for c in items], "total": total,
                                        "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_claim(self, claim_id):
-        return ClaimSchema().dump(claim_view(claims.get(self.db, self.auth, claim_id)))
+        return schema(ClaimSchema).dump(claim_view(claims.get(self.db, self.auth, claim_id)))
 
     @rpc
     @audited
     def approve_claim(self, claim_id, payload=None):
         claim = claims.approve(self.db, self.auth, claim_id, payload, self.clock())
         self._relay("claims", claim["_id"])
-        return ClaimSchema().dump(claim_view(claim))
+        return schema(ClaimSchema).dump(claim_view(claim))
 
     @rpc
     @audited
     def reject_claim(self, claim_id, payload=None):
         claim = claims.reject(self.db, self.auth, claim_id, payload, self.clock())
         self._relay("claims", claim["_id"])
-        return ClaimSchema().dump(claim_view(claim))
+        return schema(ClaimSchema).dump(claim_view(claim))
 
     # -- micro-wishes (微心愿) ------------------------------------------------------------
 
     def _wish(self, doc):
         self._relay("wishes", doc["_id"])
-        return WishSchema().dump(wish_view(doc, self.clock()))
+        return schema(WishSchema).dump(wish_view(doc, self.clock()))
 
     @rpc
     @once_per_key
@@ -255,13 +256,13 @@ class PointsService:
         now = self.clock()
         items, total, params = wishes.list_for(self.db, self.auth, query or {},
                                                wishes.lookup_organisation(self.grid), now, GridDirectory(self.grid))
-        return WishPageSchema().dump({"items": [wish_view(w, now) for w in items], "total": total,
+        return schema(WishPageSchema).dump({"items": [wish_view(w, now) for w in items], "total": total,
                                       "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_wish(self, wish_id):
         doc = wishes.get(self.db, self.auth, wish_id, wishes.lookup_organisation(self.grid))
-        return WishSchema().dump(wish_view(doc, self.clock()))
+        return schema(WishSchema).dump(wish_view(doc, self.clock()))
 
     @rpc
     @once_per_key
@@ -290,23 +291,23 @@ class PointsService:
 
     @rpc
     def get_wish_settings(self, district):
-        return WishSettingsSchema().dump(wishes.get_settings(self.db, self.auth, district))
+        return schema(WishSettingsSchema).dump(wishes.get_settings(self.db, self.auth, district))
 
     @rpc
     @audited
     def set_wish_settings(self, district, settings):
-        return WishSettingsSchema().dump(wishes.set_settings(self.db, self.auth, district, settings, self.clock()))
+        return schema(WishSettingsSchema).dump(wishes.set_settings(self.db, self.auth, district, settings, self.clock()))
 
     # -- reports --------------------------------------------------------------------------
 
     @rpc
     def points_report(self, district=None, query=None):
-        return ReportSchema().dump(reports.report(self.db, self.auth, district, query or {}, self.clock(),
+        return schema(ReportSchema).dump(reports.report(self.db, self.auth, district, query or {}, self.clock(),
                                                   GridDirectory(self.grid)))
 
     @rpc
     def leaderboard(self, district=None, community=None, query=None):
-        return LeaderboardSchema().dump(reports.leaderboard(self.db, self.auth, district, community, query or {},
+        return schema(LeaderboardSchema).dump(reports.leaderboard(self.db, self.auth, district, community, query or {},
                                                             self.clock(), GridDirectory(self.grid)))
 
     # -- events in, timers ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from civicgrid.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import make_event
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import accounts, ledger, periods
 from .ids import next_id
@@ -72,7 +72,7 @@ def get_settings(db, auth, district):
 
 def set_settings(db, auth, district, payload, now):
     accounts.require_admin(auth, district)
-    changes = load(ShopSettingsSchema(), payload)
+    changes = load(schema(ShopSettingsSchema), payload)
     if changes:
         db.settings.update_one({"_id": f"shop:{district}"},
                                {"$set": dict(changes, district=district, updated_at=now, updated_by=auth.user_id)},

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from civicgrid.errors import CivicGridError, Conflict, Forbidden, Invalid, NotFound
 from civicgrid.events import make_event, utcnow
-from civicgrid.validation import load
+from civicgrid.validation import load, schema
 
 from . import accounts, ledger, periods, rules
 from .ids import next_id
@@ -69,7 +69,7 @@ def get_settings(db, auth, district):
 
 def set_settings(db, auth, district, payload, now):
     accounts.require_admin(auth, district)
-    changes = load(WishSettingsSchema(), payload)
+    changes = load(schema(WishSettingsSchema), payload)
     if changes:
         db.settings.update_one({"_id": f"wishes:{district}"},
                                {"$set": dict(changes, district=district, updated_at=now, updated_by=auth.user_id)},
