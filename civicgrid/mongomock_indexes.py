@@ -131,8 +131,12 @@ class _Maps:
             for _size, field, values in pinned[1:]:
                 if len(found) <= 4:
                     break
-                loose, holders = self.loose[field], [self.buckets[field].get(v, ()) for v in values]
-                found = {k for k in found if k in loose or any(k in h for h in holders)}
+                narrowed = found & self.loose[field]       # set operations in C: no loop here over the keys
+                for v in values:
+                    holders = self.buckets[field].get(v)
+                    if holders:
+                        narrowed |= found & holders
+                found = narrowed
             return found
 
 

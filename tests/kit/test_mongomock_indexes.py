@@ -192,3 +192,22 @@ def test_two_pinned_fields_narrow_each_other_without_losing_a_match():
         with mongomock_lookup.scanning():
             assert len(list(collection.find(query))) == expected
     assert [d["n"] for d in collection.find({"a": "x", "b": 1}).sort("n", -1).limit(2)] == [99, 9]
+
+
+def test_a_sort_on_one_kind_of_value_orders_as_mongomocks_own_sort_ties_included():
+    import random
+    rng = random.Random(7)
+    collection = fresh()
+    names = ["b", "B", "é", "a", "aa", "", "Z", "ß", "中", "文"]
+    for n in range(200):
+        collection.insert_one({"a": "k", "s": rng.choice(names), "n": rng.choice([1, 2.5, -3, 0, 7]), "i": n,
+                               "t": datetime(2026, 1, 1, 8, 0, rng.randint(0, 5), tzinfo=timezone.utc)})
+    collection.insert_one({"a": "mixed", "s": 1, "i": -1})
+    collection.insert_one({"a": "mixed", "s": "x", "i": -2})
+    for query in ({"a": "k"}, {"a": {"$in": ["k", "mixed"]}}):
+        for field in ("s", "n", "t"):
+            for direction in (1, -1):
+                got = [(d.get(field), d["i"]) for d in collection.find(query).sort(field, direction).limit(60)]
+                with mongomock_lookup.scanning():
+                    assert got == [(d.get(field), d["i"]) for d in
+                                   collection.find(query).sort(field, direction).limit(60)], (query, field, direction)
