@@ -5,8 +5,9 @@ collection, and every insert into a collection with a unique index scans it agai
 service on the fallback store therefore slows down in proportion to what it has stored, where MongoDB
 answers from its indexes. Here each collection keeps, for every field named in one of its declared
 indexes, a map from value to the documents holding it; a filter that pins such a field to plain values
-(``{"f": v}``, ``{"f": {"$eq": v}}``, ``{"f": {"$in": [...]}}``, also inside a top-level ``$and``) is
-answered from the smallest of those sets. The whole filter is still applied to each candidate, in the
+(``{"f": v}``, ``{"f": {"$eq": v}}``, ``{"f": {"$in": [...]}}``, also inside a top-level ``$and``) or
+asks that it exist (``{"f": {"$exists": True}}``: the outbox relays' question) is answered from the
+smallest of those sets. The whole filter is still applied to each candidate, in the
 collection's insertion order, so the answer is exactly the scan's; a candidate set may only be too
 large, never too small:
 
@@ -63,11 +64,36 @@ def _keys_of(value):
     return _LOOSE
 
 
+def _may_exist(document, path):
+    """False only when ``{path: {"$exists": True}}`` cannot match: a missing key, a scalar on the way, an
+    index past an array's end with no sub-document to hold the name instead."""
+    value = document
+    for part in path.split("."):
+        if isinstance(value, dict):
+            if part not in value:
+                return False
+            value = value[part]
+        elif isinstance(value, list):
+            if part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            elif any(isinstance(v, (dict, list)) for v in value):
+                return True           # a name inside the array's documents: whatever, maybe
+            else:
+                return False
+        else:
+            return False
+    return True
+
+
+EXISTS = object()   # what _pinned yields for {"$exists": True}
+
+
 class _Maps:
     def __init__(self, signature, fields):
         self.signature = signature
         self.buckets = {f: {} for f in fields}
         self.loose = {f: set() for f in fields}
+        self.present = {f: set() for f in fields}   # documents where the field may exist
         self.filed = {}  # document key -> ((field, keys or _LOOSE), ...), what it was filed under
         self.lock = threading.Lock()
 
@@ -90,6 +116,8 @@ class _Maps:
             else:
                 for k in keys:
                     bucket.setdefault(k, set()).add(key)
+            if _may_exist(document, field):
+                self.present[field].add(key)
             entries.append((field, keys))
         self.filed[key] = tuple(entries)
 
@@ -98,6 +126,7 @@ class _Maps:
         if entries is None:
             return
         for field, keys in entries:
+            self.present[field].discard(key)
             if keys is _LOOSE:
                 self.loose[field].discard(key)
                 continue
@@ -118,19 +147,29 @@ class _Maps:
             pinned = []
             for field, values in _pinned(filter):
                 bucket = self.buckets.get(field)
-                if bucket is not None:
+                if bucket is None:
+                    continue
+                if values is EXISTS:
+                    size = len(self.present[field])
+                else:
                     size = len(self.loose[field]) + sum(len(bucket.get(v, ())) for v in values)
-                    pinned.append((size, field, values))
+                pinned.append((size, field, values))
             if not pinned:
                 return None
             pinned.sort(key=lambda p: p[0])
             _size, field, values = pinned[0]
-            found = set(self.loose[field])
-            for v in values:
-                found.update(self.buckets[field].get(v, ()))
+            if values is EXISTS:
+                found = set(self.present[field])
+            else:
+                found = set(self.loose[field])
+                for v in values:
+                    found.update(self.buckets[field].get(v, ()))
             for _size, field, values in pinned[1:]:
                 if len(found) <= 4:
                     break
+                if values is EXISTS:
+                    found = found & self.present[field]
+                    continue
                 narrowed = found & self.loose[field]       # set operations in C: no loop here over the keys
                 for v in values:
                     holders = self.buckets[field].get(v)
@@ -156,6 +195,8 @@ def _pinned(filter):
             (op, operand), = condition.items()
             if op == "$eq" and _plain(operand):
                 yield field, (operand,)
+            elif op == "$exists" and operand is True:
+                yield field, EXISTS
             elif op == "$in" and isinstance(operand, (list, tuple)) and operand \
                     and all(_plain(v) for v in operand):
                 yield field, tuple(operand)

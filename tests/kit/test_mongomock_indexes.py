@@ -22,14 +22,17 @@ PLAIN = st.one_of(COMMON, COMMON, COMMON, st.sampled_from(["z", ""]), st.integer
 
 
 def documents():
-    return st.one_of(st.fixed_dictionaries({"a": VALUES, "b": SCALARS}, optional={"c": VALUES, "e": SCALARS}),
-                     st.fixed_dictionaries({}, optional={"a": VALUES, "b": VALUES, "c": VALUES, "e": SCALARS}))
+    outbox = st.lists(st.fixed_dictionaries({"event_id": COMMON}), max_size=2)
+    return st.one_of(st.fixed_dictionaries({"a": VALUES, "b": SCALARS}, optional={"c": VALUES, "e": SCALARS, "o": outbox}),
+                     st.fixed_dictionaries({}, optional={"a": VALUES, "b": VALUES, "c": VALUES, "e": SCALARS,
+                                                         "o": st.one_of(outbox, VALUES)}))
 
 
 def conditions():
-    field = st.sampled_from(FIELDS + ("e", "c"))
+    field = st.sampled_from(FIELDS + ("e", "c", "o.0", "a.0", "c.0.d"))
     condition = st.one_of(PLAIN, PLAIN.map(lambda v: {"$eq": v}), st.lists(PLAIN, max_size=3).map(lambda v: {"$in": v}),
-                          st.just({"$exists": True}), SCALARS.map(lambda v: {"$ne": v}), st.just(None))
+                          st.just({"$exists": True}), st.just({"$exists": False}), SCALARS.map(lambda v: {"$ne": v}),
+                          st.just(None))
     return st.dictionaries(field, condition, max_size=3)
 
 
@@ -50,8 +53,9 @@ def targets():
 
 
 def updates():
-    field = st.sampled_from(("a", "b", "c", "c.d", "e"))
+    field = st.sampled_from(("a", "b", "c", "c.d", "e", "o"))
     return st.one_of(st.tuples(field, VALUES).map(lambda p: {"$set": {p[0]: p[1]}}),
+                     st.just({"$push": {"o": {"event_id": "x"}}}), st.just({"$pull": {"o": {"event_id": "x"}}}),
                      field.map(lambda f: {"$unset": {f: ""}}),
                      st.tuples(st.sampled_from(("a", "b")), SCALARS).map(lambda p: {"$push": {p[0]: p[1]}}),
                      st.tuples(st.sampled_from(("a", "b")), SCALARS).map(lambda p: {"$addToSet": {p[0]: p[1]}}))
@@ -103,6 +107,8 @@ def fresh():
     collection = mongomock.MongoClient(tz_aware=True)[f"indexes_{uuid.uuid4().hex}"].things  # clients share a server
     collection.create_index("a")
     collection.create_index([("b", 1), ("c.d", 1)])
+    collection.create_index([("o.0", 1)], sparse=True)       # an outbox's "anything pending?"
+    collection.create_index([("a.0", 1), ("c.0.d", 1)])
     return collection
 
 
@@ -211,3 +217,16 @@ def test_a_sort_on_one_kind_of_value_orders_as_mongomocks_own_sort_ties_included
                 with mongomock_lookup.scanning():
                     assert got == [(d.get(field), d["i"]) for d in
                                    collection.find(query).sort(field, direction).limit(60)], (query, field, direction)
+
+
+def test_pending_outboxes_are_found_without_a_scan():
+    collection = fresh()
+    collection.insert_many([{"_id": n, "o": []} for n in range(300)] + [{"_id": "p", "o": [{"event_id": "e"}]}])
+    maps = mongomock_indexes.maps(collection._store)
+    assert maps.candidates({"o.0": {"$exists": True}}) == {"p"}
+    collection.update_one({"_id": 7}, {"$push": {"o": {"event_id": "f"}}})
+    collection.update_one({"_id": "p"}, {"$pull": {"o": {"event_id": "e"}}})
+    assert [d["_id"] for d in collection.find({"o.0": {"$exists": True}})] == [7]
+    assert collection.count_documents({"o.0": {"$exists": False}}) == 300       # not pinned: mongomock's scan
+    collection.insert_many([{"_id": "one", "a": ["x"]}, {"_id": "none", "a": []}, {"_id": "s", "a": "x"}])
+    assert [d["_id"] for d in collection.find({"a.0": {"$exists": True}})] == ["one"]
