@@ -53,3 +53,9 @@ def child_exit(server, worker):
 def on_exit(server):
     for path in _created:
         _shutil.rmtree(path, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    # the app is loaded: freeze what it holds, as the services do (civicgrid/heap.py)
+    from civicgrid import heap
+    heap.settle()

@@ -4,6 +4,7 @@ import threading
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
+from civicgrid.heap import SettledHeap
 from civicgrid.rpc import rpc
 
 
@@ -23,6 +24,7 @@ class BareHandler:
     name = "bare_handler"
 
     seen = Seen()
+    heap = SettledHeap()   # as every platform service: the same plumbing
 
     @rpc
     def ping(self):

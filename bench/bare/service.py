@@ -1,6 +1,7 @@
 """``bare``: one RPC that answers, one that dispatches one event; nothing else."""
 from nameko.events import EventDispatcher
 
+from civicgrid.heap import SettledHeap
 from civicgrid.rpc import rpc
 
 
@@ -8,6 +9,7 @@ class BareService:
     name = "bare"
 
     dispatch = EventDispatcher()
+    heap = SettledHeap()   # as every platform service: the same plumbing
 
     @rpc
     def ping(self):

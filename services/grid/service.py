@@ -12,6 +12,7 @@ from civicgrid import audit
 from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
+from civicgrid.heap import SettledHeap
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.outbox import publish_pending
 from civicgrid.metrics import Metrics
@@ -36,6 +37,7 @@ class GridService:
     # a petition filed during a visit (代办) goes through the petitions service's own command
     petitions = RpcProxy("petitions")
     tracing = Tracing()   # correlation id, one log line per RPC and event
+    heap = SettledHeap()   # the start-up heap frozen: no full collection walks it again
     metrics = Metrics(outboxes=("households",))
 
     @rpc

@@ -11,6 +11,7 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.events import derived_event_id, make_event, source_of
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
+from civicgrid.heap import SettledHeap
 from civicgrid.idempotency import idempotent
 from civicgrid.metrics import Metrics
 from civicgrid.rpc import rpc
@@ -47,6 +48,7 @@ class NotifyService:
     courier = deliveries.Courier()
     recipient_cache = RecipientCache()
     tracing = Tracing()   # correlation id, one log line per RPC and event
+    heap = SettledHeap()   # the start-up heap frozen: no full collection walks it again
     # its outboxes: finished deliveries and sent broadcasts waiting to be announced
     metrics = Metrics(outboxes=(("deliveries", {"announce": {"$in": list(deliveries.ANNOUNCED)}}),
                                 ("broadcasts", broadcasts.PENDING_ANNOUNCEMENT)))

@@ -12,6 +12,7 @@ from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.events import source_of
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
+from civicgrid.heap import SettledHeap
 from civicgrid.idempotency import idempotent
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.integration import IntegrationPublisher, integration_key, outgoing
@@ -57,6 +58,7 @@ class PetitionsService(department_commands.DepartmentCommands, project_entrypoin
     integration = IntegrationPublisher()
     grid = RpcProxy("grid")
     tracing = Tracing(petition_key="id")   # correlation id, one log line per RPC and event
+    heap = SettledHeap()   # the start-up heap frozen: no full collection walks it again
     metrics = Metrics(outboxes=("petitions", "projects"))
     grid_answers = GridAnswers()
 

@@ -15,6 +15,7 @@ from civicgrid.audit import audited
 from civicgrid.auth import Auth
 from civicgrid.clock import Clock
 from civicgrid.handlers import event_handler  # retried later, then parked: never acked away on failure
+from civicgrid.heap import SettledHeap
 from civicgrid.idempotency import idempotent
 from civicgrid.idempotency_keys import IdempotencyKey, once_per_key
 from civicgrid.metrics import Metrics
@@ -49,6 +50,7 @@ class PointsService:
     grid = RpcProxy("grid")
     idempotency_key = IdempotencyKey()  # a wish command retried with its Idempotency-Key answers the first answer
     tracing = Tracing()   # correlation id, one log line per RPC and event
+    heap = SettledHeap()   # the start-up heap frozen: no full collection walks it again
     metrics = Metrics(outboxes=OUTBOXES)
 
     @rpc
