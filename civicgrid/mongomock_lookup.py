@@ -1,17 +1,22 @@
-"""mongomock with what every MongoDB collection has: a lookup by ``_id``.
+"""mongomock made to answer as MongoDB would from its indexes: what ``install()`` adds.
 
 mongomock keeps no indexes: each find, update and delete tests every document of its collection
-(``Collection._iter_documents``), so a service that reads or upserts one document by ``_id`` slows down
-as its collections grow, where MongoDB answers from the ``_id`` index. ``install()`` makes a filter that
-names plain ``_id`` values — ``{"_id": v, ...}`` or ``{"_id": {"$in": [v, ...]}, ...}`` with ``v`` a
-string, an integer or an ObjectId — fetch those documents from mongomock's own id-keyed store instead.
-The whole filter is still applied to each document found, so the answer is exactly the scan's; with
-``$in`` the documents come in the collection's insertion order, as the scan gives them. Any other
-filter (an operator on ``_id``, a dict or float ``_id``, no ``_id`` at all) still scans.
+(``Collection._iter_documents``), copies every match before it sorts and limits, and so a service slows
+down as its collections grow, where MongoDB answers from its indexes. Installed once per process, on
+the classes, by ``civicgrid.store`` when it falls back to mongomock:
 
-Filters that pin another field go through the collection's declared indexes
-(``civicgrid.mongomock_indexes``). Installed once per process, on the class, by ``civicgrid.store`` when
-it falls back to mongomock.
+- **by ``_id``** (here): a filter naming plain ``_id`` values — ``{"_id": v, ...}`` or
+  ``{"_id": {"$in": [v, ...]}, ...}`` with ``v`` a string, an integer or an ObjectId — fetches those
+  documents from mongomock's own id-keyed store;
+- **by a declared index** (``civicgrid.mongomock_indexes``): a filter pinning an indexed field;
+- **sorted and limited** (here): a sorted find over those candidates sorts first and filters until the
+  cursor has its limit, copying only what it returns;
+- **collection handles** (here) are reused rather than rebuilt on every ``db.name``;
+- **copies** (``civicgrid.mongomock_copies``) walk documents by exact type.
+
+The whole filter is still applied to each document found, in the collection's insertion order, so
+every answer is exactly the scan's (``tests/kit/test_mongomock_*``: property tests against
+``scanning()``, mongomock's own path). Any other filter still scans.
 """
 import contextlib
 import datetime
