@@ -10,6 +10,7 @@ anything else to the generic functions: the same copies, four to five times fast
 import copy as _copy
 import datetime
 import uuid
+from collections import OrderedDict
 
 from bson import Decimal128, Int64, ObjectId
 
@@ -26,6 +27,8 @@ def deepcopy(value, memo=None):
         return [deepcopy(v) for v in value]
     if kind in _IMMUTABLE:
         return value
+    if kind is OrderedDict:                 # what mongomock's own upserts and datetime patching make
+        return OrderedDict((k, deepcopy(v)) for k, v in value.items())
     return _copy.deepcopy(value, memo)
 
 

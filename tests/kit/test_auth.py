@@ -26,3 +26,39 @@ def test_the_platform_goes_anywhere_but_needs_naming_for_a_role():
     assert PLATFORM.require_in_district("hb", "district_admin", "platform_admin") is PLATFORM
     with pytest.raises(Forbidden):
         PLATFORM.require_in_district("hb", "district_admin")
+
+
+def test_a_verified_token_is_checked_again_only_for_its_expiry(monkeypatch):
+    import time
+
+    import jwt
+
+    from civicgrid import auth
+    from civicgrid.auth import decode_token, issue_token
+
+    calls = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    token, _ = issue_token("u-cache", "hb", ["resident"], ttl=60)
+    first, second = decode_token(token), decode_token(token)
+    assert first.user_id == second.user_id == "u-cache" and len(calls) == 1
+    second.claims["roles"] = ["district_admin"]                       # a caller's change stays its own
+    assert decode_token(token).roles == ("resident",)
+    monkeypatch.setattr(time, "time", lambda: first.claims["exp"] + 1)
+    with pytest.raises(Unauthorized, match="expired"):
+        decode_token(token)
+    monkeypatch.undo()                                                  # the clock back
+    with pytest.raises(Unauthorized):
+        decode_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))   # a forged signature
+    with pytest.raises(Unauthorized):
+        decode_token(None)
+    assert len(auth._verified.entries) <= auth._verified.size
+
+
+def test_another_secret_never_finds_a_token_verified_under_the_first(monkeypatch):
+    from civicgrid.auth import decode_token, issue_token
+    token, _ = issue_token("u-rotate", "hb", ["resident"], ttl=60)
+    assert decode_token(token).user_id == "u-rotate"
+    monkeypatch.setenv("CIVICGRID_JWT_SECRET", "rotated-" + "y" * 40)
+    with pytest.raises(Unauthorized, match="invalid"):
+        decode_token(token)
