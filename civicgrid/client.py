@@ -1,5 +1,12 @@
 """A small client of the gateway's HTTP API, for the demo, the benchmarks and the end-to-end tests."""
+import time
+
 import requests
+
+# gunicorn closes a keep-alive connection idle for 2 s (its default): a request sent on one idle about
+# that long can cross the server's close and get no answer at all. Idle longer than this, the pooled
+# connections are dropped and the request opens a fresh one.
+IDLE_SECONDS = 1.0
 
 
 class ApiError(Exception):
@@ -22,7 +29,11 @@ class Client:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        last = getattr(self.session, "civicgrid_last_used", None)
+        if last is not None and time.monotonic() - last > IDLE_SECONDS:
+            self.session.close()        # the adapters stay: they open new connections on demand
         response = self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        self.session.civicgrid_last_used = time.monotonic()
         if expect is not None and response.status_code != expect:
             raise ApiError(response)
         if expect is None and response.status_code >= 400:
