@@ -44,43 +44,40 @@ class _CopyModule:
     copy = staticmethod(copy)
 
 
-def make_timezone_aware(value, _utc=None):
-    """``helpers.make_datetime_timezone_aware_in_document``: stored datetimes are naive UTC."""
+def _walk(value, on_datetime, otherwise):
+    """A copy of a document's containers with ``on_datetime`` applied to each datetime; a value of any
+    other type than these goes to ``otherwise`` (mongomock's own function: subclasses, Timestamp …)."""
     kind = type(value)
     if kind is dict:
-        return {k: make_timezone_aware(v) for k, v in value.items()}
+        return {k: _walk(v, on_datetime, otherwise) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [make_timezone_aware(v) for v in value]
+        return [_walk(v, on_datetime, otherwise) for v in value]
     if kind is datetime.datetime:
-        return value.replace(tzinfo=_utc or _UTC)
+        return on_datetime(value)
     if kind in _IMMUTABLE:
         return value
-    if isinstance(value, dict):
-        return {k: make_timezone_aware(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [make_timezone_aware(v) for v in value]
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=_utc or _UTC)
-    return value
+    return otherwise(value)
+
+
+def _aware(moment):
+    return moment.replace(tzinfo=_UTC)
+
+
+def _naive(moment):
+    mongo_us = (moment.microsecond // 1000) * 1000     # MongoDB keeps milliseconds
+    if moment.tzinfo:
+        return (moment - moment.utcoffset()).replace(tzinfo=None, microsecond=mongo_us)
+    return moment.replace(microsecond=mongo_us)
+
+
+def make_timezone_aware(value):
+    """``helpers.make_datetime_timezone_aware_in_document``: stored datetimes are naive UTC."""
+    return _walk(value, _aware, ORIGINALS["aware"])
 
 
 def make_naive(original):
     """``helpers.patch_datetime_awareness_in_document``: naive UTC at millisecond precision, as MongoDB stores."""
-    def patch(value):
-        kind = type(value)
-        if kind is dict:
-            return {k: patch(v) for k, v in value.items()}
-        if kind is list or kind is tuple:
-            return [patch(v) for v in value]
-        if kind is datetime.datetime:
-            mongo_us = (value.microsecond // 1000) * 1000
-            if value.tzinfo:
-                return (value - value.utcoffset()).replace(tzinfo=None, microsecond=mongo_us)
-            return value.replace(microsecond=mongo_us)
-        if kind in _IMMUTABLE:
-            return value
-        return original(value)       # OrderedDict, subclasses, Timestamp: mongomock's own rules
-    return patch
+    return lambda value: _walk(value, _naive, original)
 
 
 ORIGINALS = {}   # mongomock's own, for the tests that compare
