@@ -39,7 +39,7 @@ class LevelSchema(Schema):
     overdue = fields.Integer()
 
 
-class MonthSchema(Schema):
+class DashboardMonthSchema(Schema):
     month = fields.String(metadata={"example": "2026-05"})
     filed = fields.Integer()
     solved = fields.Integer(metadata={"description": "of those filed that month, resolved or closed by now"})
@@ -68,7 +68,7 @@ class DashboardSchema(Schema):
         "description": "the read model's three rates for the last 30 days (GET …/analytics/rates)"})
     by_community = fields.List(fields.Nested(GroupRatesSchema), metadata={"description": "…/analytics/rankings"})
     by_department = fields.List(fields.Nested(GroupRatesSchema))
-    monthly = fields.List(fields.Nested(MonthSchema))
+    monthly = fields.List(fields.Nested(DashboardMonthSchema))
     points = fields.Nested(PointsFiguresSchema, allow_none=True,
                            metadata={"description": "null when the points service could not answer"})
 
