@@ -128,7 +128,8 @@ class NotifyService:
     @rpc
     @audited
     def delete_template(self, district, type_, audience, locale):
-        return schema(TemplateSchema).dump(domain.delete_template(self.db, self.auth, district, type_, audience, locale))
+        return schema(TemplateSchema).dump(
+            domain.delete_template(self.db, self.auth, district, type_, audience, locale))
 
     @rpc
     def get_settings(self, district):

@@ -87,14 +87,14 @@ class PointsService:
 
     @rpc
     def statement(self, account, query=None):
-        return schema(AccountStatementSchema).dump(domain.statement(self.db, self.auth, account, query or {}, self.clock(),
-                                                              GridDirectory(self.grid)))
+        return schema(AccountStatementSchema).dump(
+            domain.statement(self.db, self.auth, account, query or {}, self.clock(), GridDirectory(self.grid)))
 
     @rpc
     @audited
     def reverse_transaction(self, district, transaction_id, payload=None):
         return schema(ReversalSchema).dump(domain.reverse(self.db, self.auth, district, transaction_id, payload,
-                                                    self.clock()))
+                                                          self.clock()))
 
     # -- the shop -----------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ class PointsService:
     def list_orders(self, query=None):
         items, total, params = shop.list_orders(self.db, self.auth, query or {})
         return schema(OrderPageSchema).dump({"items": [order_view(o) for o in items], "total": total,
-                                       "page": params["page"], "page_size": params["page_size"]})
+                                             "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_order(self, order_id):
@@ -176,9 +176,9 @@ class PointsService:
     def list_activities(self, community, query=None):
         items, total, params = activities.list_for(self.db, self.auth, community, query or {},
                                                    GridDirectory(self.grid))
-        return schema(ActivityPageSchema).dump({"items": [activity_view(a, self.auth, activities.is_staff_view(self.auth, a))
-                                                    for a in items],
-                                          "total": total, "page": params["page"], "page_size": params["page_size"]})
+        views = [activity_view(a, self.auth, activities.is_staff_view(self.auth, a)) for a in items]
+        return schema(ActivityPageSchema).dump({"items": views, "total": total, "page": params["page"],
+                                                "page_size": params["page_size"]})
 
     @rpc
     def get_activity(self, activity_id):
@@ -221,7 +221,7 @@ class PointsService:
     def list_claims(self, query=None):
         items, total, params = claims.list_for(self.db, self.auth, query or {})
         return schema(ClaimPageSchema).dump({"items": [claim_view(c) for c in items], "total": total,
-                                       "page": params["page"], "page_size": params["page_size"]})
+                                             "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_claim(self, claim_id):
@@ -259,7 +259,7 @@ class PointsService:
         items, total, params = wishes.list_for(self.db, self.auth, query or {},
                                                wishes.lookup_organisation(self.grid), now, GridDirectory(self.grid))
         return schema(WishPageSchema).dump({"items": [wish_view(w, now) for w in items], "total": total,
-                                      "page": params["page"], "page_size": params["page_size"]})
+                                            "page": params["page"], "page_size": params["page_size"]})
 
     @rpc
     def get_wish(self, wish_id):
@@ -298,19 +298,20 @@ class PointsService:
     @rpc
     @audited
     def set_wish_settings(self, district, settings):
-        return schema(WishSettingsSchema).dump(wishes.set_settings(self.db, self.auth, district, settings, self.clock()))
+        return schema(WishSettingsSchema).dump(
+            wishes.set_settings(self.db, self.auth, district, settings, self.clock()))
 
     # -- reports --------------------------------------------------------------------------
 
     @rpc
     def points_report(self, district=None, query=None):
         return schema(ReportSchema).dump(reports.report(self.db, self.auth, district, query or {}, self.clock(),
-                                                  GridDirectory(self.grid)))
+                                                        GridDirectory(self.grid)))
 
     @rpc
     def leaderboard(self, district=None, community=None, query=None):
         return schema(LeaderboardSchema).dump(reports.leaderboard(self.db, self.auth, district, community, query or {},
-                                                            self.clock(), GridDirectory(self.grid)))
+                                                                  self.clock(), GridDirectory(self.grid)))
 
     # -- events in, timers ---------------------------------------------------------------
 

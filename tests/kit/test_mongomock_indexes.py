@@ -23,9 +23,10 @@ PLAIN = st.one_of(COMMON, COMMON, COMMON, st.sampled_from(["z", ""]), st.integer
 
 def documents():
     outbox = st.lists(st.fixed_dictionaries({"event_id": COMMON}), max_size=2)
-    return st.one_of(st.fixed_dictionaries({"a": VALUES, "b": SCALARS}, optional={"c": VALUES, "e": SCALARS, "o": outbox}),
-                     st.fixed_dictionaries({}, optional={"a": VALUES, "b": VALUES, "c": VALUES, "e": SCALARS,
-                                                         "o": st.one_of(outbox, VALUES)}))
+    usual = st.fixed_dictionaries({"a": VALUES, "b": SCALARS}, optional={"c": VALUES, "e": SCALARS, "o": outbox})
+    sparse = st.fixed_dictionaries({}, optional={"a": VALUES, "b": VALUES, "c": VALUES, "e": SCALARS,
+                                                 "o": st.one_of(outbox, VALUES)})
+    return st.one_of(usual, sparse)
 
 
 def conditions():
@@ -38,8 +39,8 @@ def conditions():
 
 def pinned():
     """Filters on the indexed fields only, so that the indexed paths (and their sorts) are taken."""
-    return st.dictionaries(st.sampled_from(("a", "b", "c.d")), st.one_of(COMMON, st.lists(COMMON, min_size=1, max_size=2)
-                                                                        .map(lambda v: {"$in": v})), min_size=1)
+    some = st.lists(COMMON, min_size=1, max_size=2).map(lambda v: {"$in": v})
+    return st.dictionaries(st.sampled_from(("a", "b", "c.d")), st.one_of(COMMON, some), min_size=1)
 
 
 def filters():
@@ -72,8 +73,9 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("index"), st.sampled_from(("e", "b"))),
     st.tuples(st.just("query"), filters()),       # builds the maps early, so later writes must keep them true
     st.tuples(st.just("query"), filters()),
-    st.tuples(st.just("query"), st.one_of(filters(), pinned()), st.lists(st.tuples(st.sampled_from(("a", "b", "e", "$natural")),
-                                                              st.sampled_from((1, -1))), min_size=1, max_size=2),
+    st.tuples(st.just("query"), st.one_of(filters(), pinned()),
+              st.lists(st.tuples(st.sampled_from(("a", "b", "e", "$natural")), st.sampled_from((1, -1))),
+                       min_size=1, max_size=2),
               st.integers(0, 2), st.integers(0, 3)),
 )
 
@@ -124,7 +126,8 @@ def answer(collection, query, sort=None, skip=0, limit=0):
 
 @settings(max_examples=int(os.environ.get("INDEX_EXAMPLES", 1000)), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(documents(), max_size=16), st.lists(OPERATIONS, max_size=12), st.lists(filters(), min_size=1, max_size=6))
+@given(st.lists(documents(), max_size=16), st.lists(OPERATIONS, max_size=12),
+       st.lists(filters(), min_size=1, max_size=6))
 def test_after_any_writes_every_answer_is_the_scans(initial, operations, queries):
     indexed, scanned = fresh(), fresh()
     for document in initial:
@@ -188,7 +191,8 @@ def test_an_aggregate_starts_from_its_match_and_answers_as_mongomock_does():
 
 def test_two_pinned_fields_narrow_each_other_without_losing_a_match():
     collection = fresh()
-    collection.insert_many([{"a": "x", "b": 1, "n": n} for n in range(10)] + [{"a": "x", "b": 2, "n": n} for n in range(10)]
+    collection.insert_many([{"a": "x", "b": 1, "n": n} for n in range(10)]
+                           + [{"a": "x", "b": 2, "n": n} for n in range(10)]
                            + [{"a": "x", "b": [1, {"d": 2}], "n": 99}]                  # loose on b, and matches b=1
                            + [{"a": "y", "b": 1, "n": n} for n in range(30)])
     maps = mongomock_indexes.maps(collection._store)
