@@ -22,6 +22,7 @@ import contextlib
 import datetime
 import itertools
 import operator
+import sys
 import threading
 
 from . import mongomock_copies, mongomock_indexes
@@ -169,7 +170,8 @@ def _patch_cursor(Cursor):
     def _compute_results(self, with_limit_and_skip=False):
         # With a limit and no answer computed yet, copy only what the limit lets through (mongomock copies
         # every match first); the whole answer is still computed for any other use of the cursor.
-        if not (_enabled and with_limit_and_skip and self._limit and self._limit > 0 and not self._results):
+        if not (_enabled and with_limit_and_skip and self._limit and self._limit > 0 and not self._results) \
+                or self._skip + self._limit > sys.maxsize:        # islice's bound; mongomock slices a list
             return compute(self, with_limit_and_skip)
         head = self.__dict__.get("_civicgrid_head")
         if head is None or head[0] is not self._factory or head[1] != (self._skip, self._limit):

@@ -75,7 +75,7 @@ class VisitIn(FlatErrors, Schema):
 
 
 class HouseholdQuery(FlatErrors, Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     queue = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["mine"]),
                           metadata={"description": "mine: the households I visit, overdue first, then by due day"})
@@ -89,7 +89,7 @@ class HouseholdQuery(FlatErrors, Schema):
 
 
 class VisitQuery(FlatErrors, Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -14,7 +14,7 @@ def not_blank(text):
 
 
 class PageSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -115,7 +115,7 @@ class ResolvePetitionsSchema(Schema):
 
 
 class ProjectListSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
     community = fields.String(load_default=None, allow_none=True, validate=ID)
@@ -126,7 +126,7 @@ class ProjectListSchema(Schema):
 
 
 class CommentListSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
 
 

@@ -74,7 +74,7 @@ class FollowUpRecordSchema(Schema):
 
 
 class ListSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATES))
     level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEVELS))
@@ -92,7 +92,7 @@ class ListSchema(Schema):
 
 
 class FollowUpListSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # a skip MongoDB can hold
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["open", "done"]))
 

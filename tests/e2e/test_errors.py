@@ -104,3 +104,10 @@ def test_repeated_wrong_passwords_lock_the_account_with_a_clear_message(platform
         error(anonymous, "POST", "/api/v1/auth/token", 401, json={"username": username, "password": "guess-1234"})
     body = error(anonymous, "POST", "/api/v1/auth/token", 423, json={"username": username, "password": "guess-1234"})
     assert "locked for 15 more minute" in body["message"] and "username" in body["errors"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/notifications", "/api/v1/petitions", "/api/v1/follow-ups"])
+def test_a_page_beyond_any_store_is_a_422_naming_it(users, path):
+    # (page - 1) x page_size must fit the skip a MongoDB query carries: past that, pymongo cannot even send it
+    body = error(users["hb-admin"], "GET", f"{path}?page={10 ** 25}", 422)
+    assert "page" in str(body["errors"])

@@ -234,3 +234,10 @@ def test_pending_outboxes_are_found_without_a_scan():
     assert collection.count_documents({"o.0": {"$exists": False}}) == 300       # not pinned: mongomock's scan
     collection.insert_many([{"_id": "one", "a": ["x"]}, {"_id": "none", "a": []}, {"_id": "s", "a": "x"}])
     assert [d["_id"] for d in collection.find({"a.0": {"$exists": True}})] == ["one"]
+
+
+def test_a_skip_beyond_any_index_is_an_empty_page_as_mongomock_gives_it():
+    collection = fresh()
+    collection.insert_many([{"a": "x", "n": n} for n in range(3)])
+    assert list(collection.find({"a": "x"}).sort("n", -1).skip(10 ** 25).limit(5)) == []
+    assert [d["n"] for d in collection.find({"a": "x"}).sort("n", -1).skip(1).limit(1)] == [1]
