@@ -7,9 +7,8 @@ service starts on its own (event handlers, timers) runs as that service's
 system identity, so a handler never acts with a resident's expiring token.
 """
 import dataclasses
-import threading
+import functools
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import jwt
@@ -112,41 +111,27 @@ def issue_token(user_id, district, roles, scope=None, department=None, name=None
     return jwt.encode(claims, config.jwt_secret(), algorithm=ALGORITHM), ttl
 
 
-class _Verified:
-    """Tokens whose signature was checked already, with their claims, by (secret, token): a request's
-    token is checked at the gateway and again by each service it reaches, the same few tokens over and
-    over (some 5% of a service's time). Only the expiry is checked again on a hit, as PyJWT does it: the
-    other claims cannot turn invalid with time, and another secret never finds the entry."""
-
-    def __init__(self, size=1024):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
-
-    def claims(self, token, secret):
-        if not isinstance(token, str):          # PyJWT says what is wrong with it; nothing to keep
-            return jwt.decode(token, secret, algorithms=[ALGORITHM])
-        key = (secret, token)
-        with self.lock:
-            claims = self.entries.get(key)
-            if claims is not None:
-                self.entries.move_to_end(key)
-        if claims is not None:
-            if "exp" in claims and int(claims["exp"]) <= time.time():
-                raise jwt.ExpiredSignatureError("Signature has expired")
-            return dict(claims)
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
-        with self.lock:
-            self.entries[key] = claims
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return dict(claims)
+@functools.lru_cache(maxsize=1024)
+def _verified_claims(token, secret):
+    """A token's claims once its signature is checked, kept by (token, secret): a request's token is checked
+    at the gateway and again by each service it reaches, the same few tokens over and over (some 5% of a
+    service's time). A failed check raises and is not kept; another secret never finds the entry."""
+    return jwt.decode(token, secret, algorithms=[ALGORITHM])
 
 
-_verified = _Verified()
+def _claims(token, secret):
+    if not isinstance(token, str):          # PyJWT says what is wrong with it; nothing to keep
+        return jwt.decode(token, secret, algorithms=[ALGORITHM])
+    claims = _verified_claims(token, secret)
+    # a kept token has only its expiry checked again, as PyJWT checks it: no other claim turns with time
+    if "exp" in claims and int(claims["exp"]) <= time.time():
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return dict(claims)
 
 
 def decode_token(token):
     try:
-        claims = _verified.claims(token, config.jwt_secret())
+        claims = _claims(token, config.jwt_secret())
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired: sign in again")
     except jwt.InvalidTokenError:

@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from . import correlation
 from .errors import Invalid
+from .validation import schema
 
 
 class ActorSchema(Schema):
@@ -284,14 +285,6 @@ CATALOGUE = {
 
 _envelope = EnvelopeSchema()
 _tolerant_envelope = EnvelopeSchema(unknown=EXCLUDE)
-_data_schemas = {}  # (type, unknown) -> schema: building a marshmallow schema copies its fields, each time
-
-
-def _data_schema(type_, unknown):
-    schema = _data_schemas.get((type_, unknown))
-    if schema is None:
-        schema = _data_schemas[(type_, unknown)] = CATALOGUE[type_][2](unknown=unknown)
-    return schema
 
 
 def utcnow():
@@ -316,7 +309,7 @@ def validate_event(payload, tolerant=False):
         if payload["type"] not in CATALOGUE:
             errors = {"type": [f"unknown event type {payload['type']!r}"]}
         else:
-            data_errors = _data_schema(payload["type"], unknown).validate(payload["data"])
+            data_errors = schema(CATALOGUE[payload["type"]][2], unknown=unknown).validate(payload["data"])
             if data_errors:
                 errors = {"data": data_errors}
     if errors:

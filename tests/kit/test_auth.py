@@ -52,7 +52,7 @@ def test_a_verified_token_is_checked_again_only_for_its_expiry(monkeypatch):
         decode_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))   # a forged signature
     with pytest.raises(Unauthorized):
         decode_token(None)
-    assert len(auth._verified.entries) <= auth._verified.size
+    assert auth._verified_claims.cache_info().currsize <= auth._verified_claims.cache_info().maxsize
 
 
 def test_another_secret_never_finds_a_token_verified_under_the_first(monkeypatch):
