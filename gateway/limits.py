@@ -63,6 +63,11 @@ def init(app):
             # Decorating wraps the view, so the wrapped view must replace the registered one.
             view = limiter.limit(rate, key_func=key, error_message=_message(rate))(view)
         app.view_functions[endpoint] = view
+    # With no application-wide or default limits the limiter's before-request check has nothing to weigh
+    # (each limited view checks its own limits in its decorator), yet it costs every request a tenth of
+    # the gateway's time: it is taken off the request path.
+    app.before_request_funcs[None] = [hook for hook in app.before_request_funcs.get(None, [])
+                                      if getattr(hook, "__func__", None) is not Limiter._check_request_limit]
     return limiter
 
 

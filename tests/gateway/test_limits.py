@@ -44,3 +44,12 @@ def test_redemption_is_limited_per_signed_in_user(client):
     assert reserve("alice", "10.0.0.10").status_code != 429
     assert reserve("alice", "10.0.0.11").status_code == 429
     assert reserve("bob", "10.0.0.12").status_code != 429
+
+
+
+def test_no_request_passes_through_the_limiters_own_check(client):
+    """The limited views weigh their limits in their decorators (the tests above); the limiter's
+    before-request check, with no application-wide limits to weigh, is off every request's path."""
+    hooks = client.application.before_request_funcs.get(None, [])
+    assert hooks and not [hook for hook in hooks if getattr(hook, "__func__", None) is limits.Limiter._check_request_limit]
+    assert client.get("/healthz").status_code == 200

@@ -59,7 +59,12 @@ def updates():
                      st.just({"$push": {"o": {"event_id": "x"}}}), st.just({"$pull": {"o": {"event_id": "x"}}}),
                      field.map(lambda f: {"$unset": {f: ""}}),
                      st.tuples(st.sampled_from(("a", "b")), SCALARS).map(lambda p: {"$push": {p[0]: p[1]}}),
-                     st.tuples(st.sampled_from(("a", "b")), SCALARS).map(lambda p: {"$addToSet": {p[0]: p[1]}}))
+                     st.tuples(st.sampled_from(("a", "b")), SCALARS).map(lambda p: {"$addToSet": {p[0]: p[1]}}),
+                     # nested counters and renames: what the snapshot before an update copies along
+                     st.tuples(st.sampled_from(("n.x", "n.y.z", "c.d", "a")), st.integers(-2, 2)).map(
+                         lambda p: {"$inc": {p[0]: p[1]}, "$set": {"n.seen": True}}),
+                     st.tuples(st.sampled_from(("a", "c.d", "n")), st.sampled_from(("e", "n.w"))).map(
+                         lambda p: {"$rename": {p[0]: p[1]}}))
 
 
 OPERATIONS = st.one_of(
