@@ -4,7 +4,8 @@ Each pair (bare, ours) is one figure of the table:
 
 - event path: bare ``POST /bare/touch`` (HTTP -> RPC -> event -> handler) / ours ``POST /api/v1/petitions``;
 - rpc path: bare ``GET /bare/echo/<id>`` (HTTP -> RPC) / ours ``GET /api/v1/petitions/<id>``;
-- drain: preloaded events consumed by a trivial handler / ``petition_closed`` by the points service;
+- drain: preloaded events consumed by a trivial handler / ``petition_closed`` by the points service; and
+  the drain's ceiling, the trivial handler publishing two events per event (what points must publish);
 - loop: four HTTP -> RPC -> event calls and until the handler has the last / submit -> claim -> resolve
   -> rate and until the points and the notice are visible through the gateway.
 """
@@ -23,6 +24,7 @@ from civicgrid.harness import ROOT
 from . import load, queues
 
 BARE_DRAIN_QUEUE = queues.event_queue("bare", "touched", "bare_handler", "handle_touched")
+CEILING_QUEUE = queues.event_queue("bare", "closed", "bare_handler", "handle_closed")
 POINTS_DRAIN_QUEUE = queues.event_queue("petitions", "petition_closed", "points", "handle_petition_closed")
 SUBMIT_BODY = {"category": "garbage", "title": "楼道垃圾"}
 SUBMIT_TITLES = {"garbage": "楼道垃圾", "slope": "边坡裂缝", "high_fall": "高空抛物", "streetlight": "路灯不亮"}
@@ -134,17 +136,35 @@ def ours_loop(district):
 
 def bare_drain(stack, n):
     """Preload ``n`` events while the handler is frozen, then time it emptying the queue (events/s)."""
+    return _bare_drain(stack, n, BARE_DRAIN_QUEUE, "handled")
+
+
+def ceiling_drain(stack, n):
+    """``bare_drain`` with a handler that publishes two events for each (``handle_closed``): the most the
+    points drain could reach with the two ``points_awarded`` it owes per petition. Their consumer (the
+    ``bare`` service) stays frozen meanwhile, as notify does in ``points_drain``, and catches up afterwards."""
+    stack.freeze("bare")
+    try:
+        return _bare_drain(stack, n, CEILING_QUEUE, "passed-on")
+    finally:
+        stack.thaw("bare")
+
+
+def _bare_drain(stack, n, queue, counter):
     url, uri = stack.url, stack.amqp_uri
-    before = requests.get(url + "/bare/handled", timeout=30).json()["handled"]
+    key = counter.replace("-", "_")
+
+    def count():
+        return requests.get(f"{url}/bare/{counter}", timeout=30).json()[key]
+    before = count()
     stack.freeze("bare_handler")
     try:
-        queues.preload(uri, BARE_DRAIN_QUEUE, ({"id": f"drain-{uuid.uuid4().hex}"} for _ in range(n)))
+        queues.preload(uri, queue, ({"id": f"drain-{uuid.uuid4().hex}"} for _ in range(n)))
     finally:
         started = time.perf_counter()
         stack.thaw("bare_handler")
-    queues.wait_empty(uri, BARE_DRAIN_QUEUE)
-    done = wait_for(lambda: requests.get(url + "/bare/handled", timeout=30).json()["handled"] >= before + n,
-                    timeout=300, poll=0.01)
+    queues.wait_empty(uri, queue)
+    done = wait_for(lambda: count() >= before + n, timeout=300, poll=0.01)
     return n / (done - started)
 
 

@@ -34,6 +34,7 @@ ROWS = [
     ("event", "HTTP → RPC → event: submit", "req/s", ("ratio", 0.60)),
     ("rpc", "HTTP → RPC: read a petition", "req/s", ("ratio", 0.70)),
     ("drain", "drain: petition_closed by points", "events/s", ("ratio", 0.50)),
+    ("ceiling", "drain ceiling: bare + 2 published events", "events/s", None),
     ("loop1_p50", "loop at 1 client, p50", "ms", None),
     ("loop1_p99", "loop at 1 client, p99", "ms", ("max", 60.0)),
     ("visible1_p99", "visible after rating, 1 client, p99", "ms", ("max", 100.0)),
@@ -46,6 +47,9 @@ ROWS = [
 
 
 STEPS = "event,rpc,drain,loop1,loophalf"
+# rows measured on the bare stack alone, each a ratio to another row's bare figure of the same round: the
+# drain ceiling is the most a consumer that owes two published events per event could reach
+CEILINGS = {"ceiling": "drain"}
 
 
 def machine():
@@ -100,10 +104,17 @@ class Suite:
         return f"{result['rps']:.0f} req/s (p50 {result['p50'] * 1000:.1f} ms, {result['client']})"
 
     def drain(self, side):
-        rate = (scenarios.bare_drain(self.bare, self.args.drain) if side == "bare"
-                else scenarios.points_drain(self.ours, self.district, self.args.drain))
+        if side == "ours":
+            rate = scenarios.points_drain(self.ours, self.district, self.args.drain)
+            self.record("drain", side, rate)
+            return f"{rate:.0f} events/s ({self.args.drain} events)"
+        rate = scenarios.bare_drain(self.bare, self.args.drain)
         self.record("drain", side, rate)
-        return f"{rate:.0f} events/s ({self.args.drain} events)"
+        self.settle(side)
+        ceiling = scenarios.ceiling_drain(self.bare, self.args.drain)
+        self.record("ceiling", side, ceiling)
+        return (f"{rate:.0f} events/s ({self.args.drain} events); publishing two events each "
+                f"{ceiling:.0f} events/s ({ceiling / rate:.2f} of it)")
 
     def _loops(self, side, count, until=None):
         session = requests.Session()
@@ -170,6 +181,8 @@ class Suite:
                 continue
             b = statistics.median(bare) if bare else None
             o = statistics.median(ours) if ours else None
+            if name in CEILINGS:
+                bare, ours = self.figures[(CEILINGS[name], "bare")], bare
             # the median of each round's own ratio: bare and ours of one round ran back to back, so the machine's
             # load of the moment cancels out there; across rounds it does not
             ratios = [y / x for x, y in zip(bare, ours) if x]

@@ -10,11 +10,12 @@ import sys
 import threading
 
 import pytest
+import requests
 
 from bench import load, scenarios, suite
 from bench.bare import stack
 from civicgrid import launcher
-from civicgrid.harness import ROOT
+from civicgrid.harness import ROOT, temporary_vhost
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/api/v1/petitions
   2 threads and 16 connections
@@ -142,3 +143,32 @@ def test_the_suites_district_is_the_demos_tree_and_placed_people_under_codes_of_
     assert not [n for n in directory["nodes"] if n["parent"] == "hb"]
     assert [n for n in directory["nodes"] if n["parent"] == "benchx"]
     assert scenarios.SUBMITTERS[0] in user_ids and scopes[user_ids[scenarios.SUBMITTERS[0]]]
+
+
+def test_the_drain_ceiling_is_a_ratio_to_the_bare_drain_of_its_own_round():
+    run = suite.Suite(suite.parse(["--tiny"]), None, None, None)
+    for drain, ceiling in ((1000, 400), (2000, 1000), (1500, 900)):   # ratios 0.40, 0.50, 0.60
+        run.record("drain", "bare", drain)
+        run.record("ceiling", "bare", ceiling)
+    rows = {row["name"]: row for row in run.medians()}
+    assert (rows["ceiling"]["bare"], rows["ceiling"]["ours"]) == (900, None)
+    assert rows["ceiling"]["ratio"] == pytest.approx(0.50) and rows["ceiling"]["met"] is None
+
+
+@pytest.mark.e2e
+def test_the_drain_ceilings_handler_publishes_two_events_for_each_it_takes():
+    with temporary_vhost("civicgrid_bench_smoke") as uri:
+        bare = stack.BareStack(uri)
+        try:
+            bare.start()
+            assert scenarios.ceiling_drain(bare, 20) > 0
+
+            def landed():
+                return requests.get(f"{bare.url}/bare/landed", timeout=10).json()["landed"]
+            # bare took the forty passed-on events once thawed, and not one more
+            scenarios.wait_for(lambda: landed() >= 40, timeout=30)
+            assert landed() == 40
+            assert requests.get(f"{bare.url}/bare/passed-on", timeout=10).json() == {"passed_on": 20}
+            assert scenarios.queues.ready(uri, [scenarios.CEILING_QUEUE]) == {scenarios.CEILING_QUEUE: 0}
+        finally:
+            bare.stop()

@@ -30,6 +30,15 @@ def create_app():
     def handled():
         return jsonify({"handled": pool.call(None, "bare_handler", "handled")})
 
+    @app.get("/bare/passed-on")
+    def passed_on():
+        return jsonify({"passed_on": pool.call(None, "bare_handler", "passed_on")})
+
+    @app.get("/bare/landed")
+    def landed():
+        """What bare took of them (frozen during the drain ceiling: it takes them after)."""
+        return jsonify({"landed": pool.call(None, "bare", "passed_on")})
+
     @app.get("/readyz")
     def readyz():
         for service in ("bare", "bare_handler"):

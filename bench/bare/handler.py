@@ -1,7 +1,8 @@
-"""``bare_handler``: a trivial consumer of ``touched`` that remembers what it saw, and says so over RPC."""
+"""``bare_handler``: a trivial consumer of ``touched`` that remembers what it saw, and says so over RPC; and
+the least a points drain could do per ``petition_closed``: publish two events (``handle_closed``)."""
 import threading
 
-from nameko.events import event_handler
+from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 
 from civicgrid.heap import SettledHeap
@@ -14,6 +15,7 @@ class Seen(DependencyProvider):
     def setup(self):
         self.ids = set()
         self.count = 0
+        self.passed_on = 0
         self.lock = threading.Lock()
 
     def get_dependency(self, worker_ctx):
@@ -24,6 +26,7 @@ class BareHandler:
     name = "bare_handler"
 
     seen = Seen()
+    dispatch = EventDispatcher()
     heap = SettledHeap()   # as every platform service: the same plumbing
 
     @rpc
@@ -36,6 +39,15 @@ class BareHandler:
             self.seen.ids.add(payload["id"])
             self.seen.count += 1
 
+    @event_handler("bare", "closed")
+    def handle_closed(self, payload):
+        """What the points drain cannot do without, for each event: its two ``points_awarded`` (the resident's
+        and the handler's), published as the platform publishes, each confirmed by the broker."""
+        for whom in ("resident", "handler"):
+            self.dispatch("passed_on", {"id": payload["id"], "to": whom})
+        with self.seen.lock:
+            self.seen.passed_on += 1
+
     @rpc
     def has_seen(self, value):
         return value in self.seen.ids
@@ -43,3 +55,7 @@ class BareHandler:
     @rpc
     def handled(self):
         return self.seen.count
+
+    @rpc
+    def passed_on(self):
+        return self.seen.passed_on

@@ -1,14 +1,18 @@
-"""``bare``: one RPC that answers, one that dispatches one event; nothing else."""
-from nameko.events import EventDispatcher
+"""``bare``: one RPC that answers, one that dispatches one event; and where ``bare_handler``'s passed-on
+events land (notify's place in the points drain)."""
+from nameko.events import EventDispatcher, event_handler
 
 from civicgrid.heap import SettledHeap
 from civicgrid.rpc import rpc
+
+from .handler import Seen
 
 
 class BareService:
     name = "bare"
 
     dispatch = EventDispatcher()
+    landed = Seen()
     heap = SettledHeap()   # as every platform service: the same plumbing
 
     @rpc
@@ -25,3 +29,13 @@ class BareService:
         """HTTP -> one RPC -> one event (the counterpart of submitting a petition)."""
         self.dispatch("touched", {"id": value})
         return {"id": value}
+
+    @event_handler("bare_handler", "passed_on")
+    def handle_passed_on(self, payload):
+        """Frozen while the drain ceiling runs, as notify is while points drains: the events wait in its queue."""
+        with self.landed.lock:
+            self.landed.count += 1
+
+    @rpc
+    def passed_on(self):
+        return self.landed.count
