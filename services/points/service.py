@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 SCAN_SECONDS = float(os.environ.get("CIVICGRID_SHOP_SCAN_SECONDS")
                      or os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS") or 30)
 OUTBOXES = ("orders", "activities", "claims", "wishes")
+# the half-written sweep reads a day of entries: every ten minutes, not on every maintenance run
+LEDGER_SWEEP = ledger.Sweep(float(os.environ.get("CIVICGRID_LEDGER_SWEEP_SECONDS") or 600))
 
 
 class PointsService:
@@ -347,7 +349,8 @@ class PointsService:
         now = self.clock()
         expired = shop.expire(self.db, now)
         repaired = (shop.repair(self.db, now) + activities.repair(self.db, now) + claims.repair(self.db, now)
-                    + wishes.repair(self.db, now) + ledger.repair_half_written(self.db, now))
+                    + wishes.repair(self.db, now)
+                    + (ledger.repair_half_written(self.db, now) if LEDGER_SWEEP.due() else 0))
         if expired or repaired:
             log.info("expired %d reservations, repaired %d", expired, repaired)
         self.relay_outbox()
