@@ -24,7 +24,6 @@ next attempt or the repair sweep finishes with the same amount.
 A balance is the sum of the account's entries; for users it is also the
 chain's last ``balance_after``, and ``audit`` checks the two agree.
 """
-import time
 import uuid
 from datetime import timedelta
 
@@ -248,24 +247,6 @@ def half_written(db, district=None, since=None):
         if len(entries) == 1 and len(users) == 1:
             found.append(users[0])
     return found
-
-
-class Sweep:
-    """When the half-written sweep is due: on the first call, then every ``seconds`` (monotonic time).
-
-    The sweep groups a whole day of entries, so it runs far less often than the maintenance timer: a
-    process that crashed between the two writes sweeps again as soon as it is back, and the other
-    replicas' sweeps catch the one that is not."""
-
-    def __init__(self, seconds, clock=time.monotonic):
-        self.seconds, self.clock, self.last = seconds, clock, None
-
-    def due(self):
-        moment = self.clock()
-        if self.last is not None and moment - self.last < self.seconds:
-            return False
-        self.last = moment
-        return True
 
 
 def repair_half_written(db, now, window=timedelta(days=1)):

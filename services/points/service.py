@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 SCAN_SECONDS = float(os.environ.get("CIVICGRID_SHOP_SCAN_SECONDS")
                      or os.environ.get("CIVICGRID_OVERDUE_SCAN_SECONDS") or 30)
 OUTBOXES = ("orders", "activities", "claims", "wishes")
-# the half-written sweep reads a day of entries: every ten minutes, not on every maintenance run
-LEDGER_SWEEP = ledger.Sweep(float(os.environ.get("CIVICGRID_LEDGER_SWEEP_SECONDS") or 600))
+# the half-written sweep groups a day of entries: at start and every ten minutes, not on every maintenance pass
+LEDGER_SWEEP_SECONDS = float(os.environ.get("CIVICGRID_LEDGER_SWEEP_SECONDS") or 600)
 
 
 class PointsService:
@@ -343,14 +343,21 @@ class PointsService:
             log.info("wishes: %d expired, %d flagged", expired, flagged)
             publish_pending(self.db.wishes, self._publish)
 
+    @timer(interval=LEDGER_SWEEP_SECONDS, eager=True)
+    def repair_ledger(self):
+        """Complete the transactions a crash left half-written: as soon as the process is back, then every
+        ``CIVICGRID_LEDGER_SWEEP_SECONDS``; every replica sweeps, and completing one twice changes nothing."""
+        repaired = ledger.repair_half_written(self.db, self.clock())
+        if repaired:
+            log.info("ledger: completed %d half-written transactions", repaired)
+
     @timer(interval=SCAN_SECONDS)
     def maintain(self):
         """Expire reservations nobody picked up; finish what a crash left halfway; send pending events."""
         now = self.clock()
         expired = shop.expire(self.db, now)
         repaired = (shop.repair(self.db, now) + activities.repair(self.db, now) + claims.repair(self.db, now)
-                    + wishes.repair(self.db, now)
-                    + (ledger.repair_half_written(self.db, now) if LEDGER_SWEEP.due() else 0))
+                    + wishes.repair(self.db, now))
         if expired or repaired:
             log.info("expired %d reservations, repaired %d", expired, repaired)
         self.relay_outbox()

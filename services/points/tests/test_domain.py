@@ -120,12 +120,6 @@ def test_the_repair_sweep_completes_a_half_written_transaction(db):
     assert domain.check_ledger(db, HB_ADMIN, "hb")["balanced"] is True
 
 
-def test_the_sweep_is_due_at_once_then_only_after_its_interval():
-    moments = iter([100.0, 100.5, 159.9, 160.0, 161.0])
-    sweep = ledger.Sweep(60, clock=lambda: next(moments))
-    assert [sweep.due() for _ in range(5)] == [True, False, False, True, False]
-
-
 def test_rules_default_and_differ_per_district(db):
     assert domain.get_rules(db, HB_ADMIN, "hb") == domain.DEFAULT_RULES
     changed = domain.set_rules(db, HB_ADMIN, "hb", {"reporter_rated": 3, "handler_5_star": 20})

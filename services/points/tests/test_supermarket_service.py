@@ -298,3 +298,25 @@ def test_a_member_announced_by_the_grid_gets_an_account_in_their_community(conta
     grid.locate_building.assert_called_once_with("hb", "b27")
     report = call(points, "points_report", ADMIN, "hb", {"community": "wenchang"})
     assert report["registered_accounts"] == 1
+
+
+def test_a_half_written_transaction_is_completed_by_the_ledger_sweep_not_by_every_maintenance_pass(
+        container_factory, service_config, clock):
+    """The sweep groups a day of entries, so it is a timer of its own (at start, then every ten minutes)."""
+    from services.points import ledger
+    points = start(container_factory, service_config, clock)[0]
+    store = next(d for d in points.dependencies if d.attr_name == "db")
+    ledger.transfer(store.db, "hb", "wenxiaohua", 5, ledger.community_account("wenchang"), "seed:crashed",
+                    "claim_approved", now=clock.now, earning="seed", community="wenchang")
+    # a crash between the two writes: the user's side stands, the community's is missing
+    store.db.entries.delete_one({"transaction_id": "seed:crashed", "account": ledger.community_account("wenchang")})
+    call(points, "maintain", {})
+    assert call(points, "check_ledger", ADMIN, "hb")["balanced"] is False
+    # a replica (re)starting sweeps at once: its timer is eager
+    replica = start(container_factory, service_config, clock)[0]
+    deadline = eventlet.Timeout(10)
+    with deadline:
+        while not call(replica, "check_ledger", ADMIN, "hb")["balanced"]:
+            eventlet.sleep(0.05)
+    assert call(points, "repair_ledger", {}) is None   # and again later: nothing left to complete
+    assert call(points, "check_ledger", ADMIN, "hb")["balanced"] is True
