@@ -136,7 +136,7 @@ def ours_loop(district):
 
 def bare_drain(stack, n):
     """Preload ``n`` events while the handler is frozen, then time it emptying the queue (events/s)."""
-    return _bare_drain(stack, n, BARE_DRAIN_QUEUE, "handled")
+    return _bare_drain(stack, n, BARE_DRAIN_QUEUE, lambda: _bare_count(stack, "handled", "handled"))
 
 
 def ceiling_drain(stack, n):
@@ -145,17 +145,18 @@ def ceiling_drain(stack, n):
     ``bare`` service) stays frozen meanwhile, as notify does in ``points_drain``, and catches up afterwards."""
     stack.freeze("bare")
     try:
-        return _bare_drain(stack, n, CEILING_QUEUE, "passed-on")
+        return _bare_drain(stack, n, CEILING_QUEUE, lambda: _bare_count(stack, "passed-on", "passed_on"))
     finally:
         stack.thaw("bare")
 
 
-def _bare_drain(stack, n, queue, counter):
-    url, uri = stack.url, stack.amqp_uri
-    key = counter.replace("-", "_")
+def _bare_count(stack, path, key):
+    """One of the bare app's counters (``GET /bare/<path>``)."""
+    return requests.get(f"{stack.url}/bare/{path}", timeout=30).json()[key]
 
-    def count():
-        return requests.get(f"{url}/bare/{counter}", timeout=30).json()[key]
+
+def _bare_drain(stack, n, queue, count):
+    uri = stack.amqp_uri
     before = count()
     stack.freeze("bare_handler")
     try:

@@ -37,7 +37,7 @@ def create_app():
     @app.get("/bare/landed")
     def landed():
         """What bare took of them (frozen during the drain ceiling: it takes them after)."""
-        return jsonify({"landed": pool.call(None, "bare", "passed_on")})
+        return jsonify({"landed": pool.call(None, "bare", "landed")})
 
     @app.get("/readyz")
     def readyz():

@@ -15,7 +15,6 @@ class Seen(DependencyProvider):
     def setup(self):
         self.ids = set()
         self.count = 0
-        self.passed_on = 0
         self.lock = threading.Lock()
 
     def get_dependency(self, worker_ctx):
@@ -26,6 +25,7 @@ class BareHandler:
     name = "bare_handler"
 
     seen = Seen()
+    passed = Seen()   # the closed events handled, each passed on twice
     dispatch = EventDispatcher()
     heap = SettledHeap()   # as every platform service: the same plumbing
 
@@ -45,8 +45,8 @@ class BareHandler:
         and the handler's), published as the platform publishes, each confirmed by the broker."""
         for whom in ("resident", "handler"):
             self.dispatch("passed_on", {"id": payload["id"], "to": whom})
-        with self.seen.lock:
-            self.seen.passed_on += 1
+        with self.passed.lock:
+            self.passed.count += 1
 
     @rpc
     def has_seen(self, value):
@@ -58,4 +58,4 @@ class BareHandler:
 
     @rpc
     def passed_on(self):
-        return self.seen.passed_on
+        return self.passed.count

@@ -12,7 +12,7 @@ class BareService:
     name = "bare"
 
     dispatch = EventDispatcher()
-    landed = Seen()
+    arrivals = Seen()   # the passed-on events taken
     heap = SettledHeap()   # as every platform service: the same plumbing
 
     @rpc
@@ -33,9 +33,9 @@ class BareService:
     @event_handler("bare_handler", "passed_on")
     def handle_passed_on(self, payload):
         """Frozen while the drain ceiling runs, as notify is while points drains: the events wait in its queue."""
-        with self.landed.lock:
-            self.landed.count += 1
+        with self.arrivals.lock:
+            self.arrivals.count += 1
 
     @rpc
-    def passed_on(self):
-        return self.landed.count
+    def landed(self):
+        return self.arrivals.count
